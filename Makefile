@@ -1,0 +1,45 @@
+# beamline-router: the two commands a newcomer runs are `make run` and `make test`.
+# Everything else (bench, sanitize, format) is for developers. Builds use CMake + Ninja + ccache.
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= 2
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+RUN_DIR ?= .run
+
+.PHONY: all deps build run test unit-test sanitize format format-check bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts a local nats-server with JetStream and the router with an embedded SQLite store and the
+# example policies (docs/QUICKSTART in README). Ctrl-C stops both.
+run: build
+	@scripts/run-local.sh $(BUILD_DIR) $(RUN_DIR)
+
+# The whole suite: unit, integration (real gRPC over loopback), Python grpcio client.
+test: build
+	@scripts/run-tests.sh $(BUILD_DIR)
+
+# Unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize: deps
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_FLAGS) -DROUTER_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	@ROUTER_SANITIZE=1 scripts/run-tests.sh $(ASAN_DIR)
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

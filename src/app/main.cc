@@ -1,0 +1,2 @@
+// beamline-router entry point (being built: see issue #2).
+int main() { return 0; }
