@@ -130,7 +130,10 @@ std::string FormatDouble(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buffer[64];
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
+  std::string text(buffer, result.ptr);
+  // Integral values keep a fraction, like the policy documents and RapidJSON do ("1.0", not "1").
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
 }
 
 void WriteMessageJson(const Message& message, JsonWriter& writer) {

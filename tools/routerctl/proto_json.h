@@ -22,7 +22,8 @@ void WriteMessageJson(const google::protobuf::Message& message, JsonWriter& writ
 // Writes a std::string as a JSON string (RapidJSON takes a pointer and a length).
 void WriteJsonString(const std::string& value, JsonWriter& writer);
 
-// Shortest text that reads back as the same double ("0.7", "1", "0.002").
+// Shortest text that reads back as the same double, integral values with ".0" ("0.7", "1.0",
+// "0.002", "1e+21"); "nan", "inf", "-inf" for non-finite values.
 std::string FormatDouble(double value);
 
 // Prints every field of `message` as "<prefix><name>: <value>" lines in field-number order
