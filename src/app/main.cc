@@ -1,2 +1,95 @@
-// beamline-router entry point (being built: see issue #2).
-int main() { return 0; }
+// beamline-router entry point: parse the command line, load and validate the configuration
+// (exit 2 on error), start the Application (exit 1 on a startup failure), serve until
+// SIGTERM/SIGINT, then shut down gracefully (exit 0).
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "app/application.h"
+#include "app/log.h"
+#include "base/errors.h"
+#include "config/cli.h"
+#include "config/config_loader.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr char kVersion[] = "beamline-router 0.1.0";
+
+int Run(int argc, char** argv) {
+  auto parsed = router::config::ParseCommandLine(argc, argv);
+  if (parsed.exit_code >= 0) {
+    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output;
+    return parsed.exit_code;
+  }
+  const auto& flags = parsed.flags;
+  if (flags.version) {
+    std::cout << kVersion << "\n";
+    return 0;
+  }
+  if (flags.print_metrics_catalogue) {
+    std::cout << "# metrics arrive with the observability milestone (issue #3)\n";
+    return 0;
+  }
+  auto options = router::config::MakeLoadOptions(flags, environ);
+  if (flags.check_config) options.check_files = true;
+  auto config = router::config::LoadConfig(options);
+  if (!config.ok()) {
+    std::cerr << router::StdView(config.status().message()) << "\n";
+    return 2;
+  }
+  if (flags.check_config) {
+    std::cout << "config OK " << router::config::ConfigSummary(*config) << "\n";
+    return 0;
+  }
+  if (flags.print_config) {
+    std::cout << router::config::PrintConfigToml(*config);
+    return 0;
+  }
+  if (!config->nats.url.empty()) {
+    router::app::LogEvent("warn", "nats.not_available",
+                          {{"reason", "the NATS transport arrives with issue #4; nats.url is "
+                                      "accepted and ignored by this build"}});
+  }
+
+  // Block the shutdown signals in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  router::app::Application app(*std::move(config));
+  if (auto s = app.Start(); !s.ok()) {
+    std::string message(router::StdView(s.message()));
+    router::app::LogEvent("error", "router.start_failed", {{"error", message}});
+    std::cerr << message << "\n";
+    return 1;
+  }
+  std::thread signal_waiter([&app, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    router::app::LogEvent("info", "router.shutdown", {{"signal", std::to_string(sig)}});
+    app.Shutdown();
+  });
+  app.Wait();
+  // Wake the waiter if the server stopped for another reason.
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,206 @@
+#include "app/application.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "app/log.h"
+#include "base/errors.h"
+#include "core/random.h"
+#include "store/sqlite_policy_store.h"
+
+namespace router::app {
+namespace {
+
+constexpr const char* kRouterService = "beamline.flow.v1.Router";
+constexpr const char* kAdminService = "beamline.flow.v1.RouterAdmin";
+
+store::IntegrityCheck ToStoreIntegrity(config::IntegrityCheck c) {
+  switch (c) {
+    case config::IntegrityCheck::kFull: return store::IntegrityCheck::kFull;
+    case config::IntegrityCheck::kOff: return store::IntegrityCheck::kOff;
+    case config::IntegrityCheck::kQuick: break;
+  }
+  return store::IntegrityCheck::kQuick;
+}
+
+absl::Status EnsureDataDir(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          AbslView("cannot create data_dir " + dir + ": " + ec.message()));
+    }
+    ::chmod(dir.c_str(), 0700);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Application::Application(config::Config config)
+    : config_(std::move(config)), readiness_({"config", "store", "grpc"}) {
+  readiness_.Set("config", true);
+}
+
+Application::~Application() { Shutdown(); }
+
+absl::Status Application::Start() {
+  core::SetGlobalSeed(static_cast<uint64_t>(config_.decide.rng_seed));
+
+  // 1. HTTP: /health answers, /ready is 503 until every check passes.
+  http_ = std::make_unique<http::HttpServer>(readiness_);
+  auto http_port = http_->Start(config_.server.http_listen);
+  if (!http_port.ok()) return http_port.status();
+  http_port_ = *http_port;
+
+  // 2. Store, fixtures, first snapshot.
+  if (auto s = OpenStore(); !s.ok()) return s;
+
+  // 3. Decision path and admin.
+  sticky_ = std::make_unique<core::StickyTable>(static_cast<size_t>(config_.sticky.shards),
+                                                static_cast<size_t>(config_.sticky.max_entries));
+  decider_ = std::make_unique<core::Decider>(clock_, breakers_, statistics_, *sticky_);
+  service::DecisionServiceOptions opts;
+  opts.tenant_allowlist = config_.tenants.allowlist;
+  opts.max_context_entries = static_cast<size_t>(config_.decide.max_context_entries);
+  opts.max_context_key_bytes = static_cast<size_t>(config_.decide.max_context_key_bytes);
+  opts.max_context_value_bytes = static_cast<size_t>(config_.decide.max_context_value_bytes);
+  decisions_ = std::make_unique<service::DecisionService>(opts, clock_, snapshots_, *decider_);
+  outcomes_ = std::make_unique<service::OutcomeService>(config_.tenants.allowlist);
+  service::AdminServiceOptions admin_opts;
+  admin_opts.max_policies_per_tenant = config_.policy_store.max_policies_per_tenant;
+  admin_ = std::make_unique<service::AdminService>(admin_opts, *store_, *registry_);
+  auth_ = std::make_unique<config::AdminAuthenticator>(config_.admin.keys);
+
+  // 4. gRPC.
+  if (auto s = StartGrpc(); !s.ok()) return s;
+  readiness_.OnChange([this] { UpdateHealth(); });
+  UpdateHealth();
+  LogEvent("info", "router.ready",
+           {{"grpc_port", std::to_string(grpc_port_)}, {"http_port", std::to_string(http_port_)},
+            {"node_id", config_.node_id}});
+  return absl::OkStatus();
+}
+
+absl::Status Application::OpenStore() {
+  if (auto s = EnsureDataDir(config_.data_dir); !s.ok()) return s;
+  store::SqliteOptions sopts;
+  sopts.path = config_.policy_store.sqlite_path.empty()
+                   ? config_.data_dir + "/policies.db"
+                   : config_.policy_store.sqlite_path;
+  sopts.busy_timeout_ms = static_cast<int>(config_.policy_store.busy_timeout_ms);
+  sopts.integrity_check = ToStoreIntegrity(config_.policy_store.integrity_check);
+  sopts.clock = &clock_;
+  auto store = store::SqlitePolicyStore::Open(sopts);
+  if (!store.ok()) {
+    std::string cause;
+    for (const auto& [k, v] : ErrorDetails(store.status())) {
+      if (k == "cause") cause = v;
+    }
+    LogEvent("error", "store.open_failed",
+             {{"path", sopts.path}, {"error", std::string(StdView(store.status().message()))},
+              {"cause", cause}});
+    return store.status();
+  }
+  store_ = *std::move(store);
+  registry_ = std::make_unique<service::PolicyRegistry>(*store_, snapshots_);
+
+  if (config_.policy_store.load_fixtures) {
+    std::vector<service::FixtureSource> fixtures;
+    if (config_.policy_store.fixtures_dir.empty()) {
+      fixtures = service::BuiltinFixtures();
+    } else {
+      auto read = service::ReadFixturesDir(config_.policy_store.fixtures_dir);
+      if (!read.ok()) return read.status();
+      fixtures = *std::move(read);
+    }
+    auto inserted = registry_->LoadFixtures(fixtures);
+    if (!inserted.ok()) {
+      LogEvent("error", "fixtures.invalid",
+               {{"error", std::string(StdView(inserted.status().message()))}});
+      return inserted.status();
+    }
+    if (*inserted > 0) {
+      LogEvent("info", "fixtures.loaded", {{"count", std::to_string(*inserted)}});
+    }
+  }
+  auto skipped = registry_->ReloadAll();
+  if (!skipped.ok()) return skipped.status();
+  for (const auto& message : *skipped) {
+    LogEvent("error", "policy.load_failed", {{"error", message}});
+  }
+  readiness_.Set("store", true);
+  return absl::OkStatus();
+}
+
+absl::Status Application::StartGrpc() {
+  router_grpc_ = std::make_unique<grpc_adapter::RouterGrpcService>(*decisions_, *outcomes_);
+  grpc_adapter::AdminGrpcOptions aopts;
+  aopts.current_cp = config_.checkpoint.current_cp;
+  aopts.cp2_plus_allowed = config_.checkpoint.cp2_plus_allowed;
+  aopts.updated_at_ms = config_.loaded_at_ms > 0 ? config_.loaded_at_ms : clock_.WallMs();
+  admin_grpc_ = std::make_unique<grpc_adapter::AdminGrpcService>(aopts, *auth_, *admin_,
+                                                                 *decisions_, readiness_, clock_);
+
+  ::grpc::EnableDefaultHealthCheckService(true);
+  if (config_.server.grpc_reflection) ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config_.server.grpc_listen, ::grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.server.grpc_max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config_.server.grpc_max_concurrent_streams));
+  builder.RegisterService(router_grpc_.get());
+  if (config_.admin.enabled) builder.RegisterService(admin_grpc_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (!grpc_server_ || selected_port == 0) {
+    LogEvent("error", "grpc.bind_failed", {{"listen", config_.server.grpc_listen}});
+    return absl::UnavailableError(AbslView("cannot bind gRPC listener on " +
+                                           config_.server.grpc_listen));
+  }
+  grpc_port_ = selected_port;
+  readiness_.Set("grpc", true);
+  LogEvent("info", "router.listening",
+           {{"grpc_port", std::to_string(grpc_port_)}, {"http_port", std::to_string(http_port_)}});
+  return absl::OkStatus();
+}
+
+void Application::UpdateHealth() {
+  if (!grpc_server_) return;
+  auto* health = grpc_server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  const bool ready = readiness_.Ready();
+  const bool admin_ok = readiness_.CheckOk("store") && !readiness_.ShuttingDown();
+  health->SetServingStatus("", ready);
+  health->SetServingStatus(kRouterService, ready);
+  health->SetServingStatus(kAdminService, admin_ok);
+}
+
+void Application::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  readiness_.BeginShutdown();
+  if (grpc_server_) {
+    if (config_.server.shutdown_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(config_.server.shutdown_delay_ms));
+    }
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(config_.server.shutdown_grace_ms));
+  }
+  if (http_) http_->Stop();
+  LogEvent("info", "router.stopped");
+}
+
+void Application::Wait() {
+  if (grpc_server_) grpc_server_->Wait();
+}
+
+}  // namespace router::app

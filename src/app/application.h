@@ -1,0 +1,78 @@
+#pragma once
+// Application: owns every component of one router process and fixes the start and stop order
+// of OBS §7.4: HTTP (/health answers, /ready 503) -> store (open, integrity check, fixtures on
+// first start, first snapshot) -> gRPC bound (every method served) -> ready. Shutdown: not
+// ready and health NOT_SERVING at once -> shutdown_delay_ms -> stop accepting, finish in-flight
+// calls within shutdown_grace_ms -> stop HTTP.
+// Start/Shutdown are called from the main thread; accessors are thread-safe after Start.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "base/system_clock.h"
+#include "config/admin_auth.h"
+#include "config/config.h"
+#include "core/decider.h"
+#include "core/provider_health.h"
+#include "core/snapshot.h"
+#include "core/sticky_table.h"
+#include "grpc/admin_grpc_service.h"
+#include "grpc/router_service.h"
+#include "http/http_server.h"
+#include "service/admin_service.h"
+#include "service/decision_service.h"
+#include "service/outcome_service.h"
+#include "service/policy_registry.h"
+#include "service/readiness.h"
+#include "store/policy_store.h"
+
+namespace router::app {
+
+class Application {
+ public:
+  explicit Application(config::Config config);
+  ~Application();
+
+  // Starts every component in order. Errors: the failing step's status (exit code 1).
+  absl::Status Start();
+  // Graceful shutdown (idempotent).
+  void Shutdown();
+  // Blocks until the gRPC server has shut down.
+  void Wait();
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_port_; }
+
+ private:
+  absl::Status OpenStore();
+  absl::Status StartGrpc();
+  void UpdateHealth();
+
+  const config::Config config_;
+  SystemClock clock_;
+  service::Readiness readiness_;
+  std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<store::PolicyStore> store_;
+  core::SnapshotHolder snapshots_;
+  std::unique_ptr<service::PolicyRegistry> registry_;
+  core::NoBreakers breakers_;
+  core::NoStatistics statistics_;
+  std::unique_ptr<core::StickyTable> sticky_;
+  std::unique_ptr<core::Decider> decider_;
+  std::unique_ptr<service::DecisionService> decisions_;
+  std::unique_ptr<service::OutcomeService> outcomes_;
+  std::unique_ptr<service::AdminService> admin_;
+  std::unique_ptr<config::AdminAuthenticator> auth_;
+  std::unique_ptr<grpc_adapter::RouterGrpcService> router_grpc_;
+  std::unique_ptr<grpc_adapter::AdminGrpcService> admin_grpc_;
+  std::unique_ptr<::grpc::Server> grpc_server_;
+  int grpc_port_ = 0;
+  int http_port_ = 0;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace router::app

@@ -1,0 +1,126 @@
+#include "grpc/router_service.h"
+
+#include <exception>
+
+#include "base/errors.h"
+#include "grpc/proto_codec.h"
+#include "grpc/status_mapping.h"
+
+namespace router::grpc_adapter {
+namespace fv1 = beamline::flow::v1;
+
+std::optional<std::string_view> ProtoMapContext::Find(std::string_view key) const {
+  // protobuf 3.21's Map has no heterogeneous lookup; a short key copy stays in SSO for the
+  // usual context keys.
+  auto it = map_.find(std::string(key));
+  if (it == map_.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+void ProtoMapContext::ForEach(
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  for (const auto& [k, v] : map_) fn(k, v);
+}
+
+void FillExplanation(const service::DecideOutput& out, fv1::Explanation* expl) {
+  for (const auto& step : out.steps) expl->add_steps(step);
+  for (const auto& [provider, reason] : out.excluded) {
+    auto* e = expl->add_excluded_providers();
+    e->set_provider_id(provider);
+    e->set_reason(reason);
+  }
+}
+
+void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
+                       fv1::RouteDecision* d) {
+  d->set_provider_id(out.provider_id);
+  d->set_reason(out.reason);
+  d->set_priority(out.priority);
+  d->set_expected_latency_ms(out.expected_latency_ms);
+  d->set_expected_cost(out.expected_cost);
+  auto* md = d->mutable_metadata();
+  for (const auto& [k, v] : out.metadata) (*md)[k] = v;
+  d->set_policy_version(out.policy_version);
+  d->set_decision_id(out.decision_id);
+  if (with_explanation && out.has_explanation) FillExplanation(out, d->mutable_explanation());
+}
+
+::grpc::ServerUnaryReactor* RouterGrpcService::Decide(::grpc::CallbackServerContext* context,
+                                                      const ::grpc::ByteBuffer* request,
+                                                      ::grpc::ByteBuffer* response) {
+  auto* reactor = context->DefaultReactor();
+  try {
+    fv1::RouteRequest req;
+    if (!DecodeRequest(request, &req)) {
+      reactor->Finish(ToGrpcStatus(
+          MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest),
+          context));
+      return reactor;
+    }
+    ProtoMapContext ctx(req.context());
+    std::string correlation = CorrelationId(*context);
+    std::string traceparent = FirstHeader(*context, "traceparent");
+    service::DecideCall call;
+    call.has_message = req.has_message();
+    call.tenant_id = req.message().tenant_id();
+    call.policy_id = req.policy_id();
+    call.message_type = req.message().message_type();
+    call.message_trace_id = req.message().trace_id();
+    call.context = &ctx;
+    call.correlation_id = correlation;
+    call.traceparent = traceparent;
+    service::DecideOutput out = decisions_.Decide(call);
+    if (!out.status.ok()) {
+      reactor->Finish(ToGrpcStatus(out.status, context));
+      return reactor;
+    }
+    fv1::RouteDecision decision;
+    FillRouteDecision(out, true, &decision);
+    if (!EncodeResponse(decision, response)) {
+      reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
+      return reactor;
+    }
+    reactor->Finish(::grpc::Status::OK);
+  } catch (const std::exception&) {
+    // noexcept boundary: never unwind into gRPC's C core (style guide §2.4).
+    reactor->Finish(ToGrpcStatus(absl::InternalError("exception"), context));
+  }
+  return reactor;
+}
+
+::grpc::ServerUnaryReactor* RouterGrpcService::ReportOutcome(
+    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request,
+    ::grpc::ByteBuffer* response) {
+  auto* reactor = context->DefaultReactor();
+  try {
+    fv1::ReportOutcomeRequest req;
+    if (!DecodeRequest(request, &req)) {
+      reactor->Finish(ToGrpcStatus(
+          MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest),
+          context));
+      return reactor;
+    }
+    service::OutcomeReport report;
+    report.tenant_id = req.tenant_id();
+    report.provider_id = req.provider_id();
+    report.status = req.status();
+    report.latency_ms = req.latency_ms();
+    report.cost = req.cost();
+    report.error_code = req.error_code();
+    auto ack = outcomes_.Report(report);
+    if (!ack.ok()) {
+      reactor->Finish(ToGrpcStatus(ack.status(), context));
+      return reactor;
+    }
+    fv1::ReportOutcomeResponse resp;
+    resp.set_ok(true);
+    resp.set_circuit_state(ack->circuit_state);
+    EncodeResponse(resp, response);
+    reactor->Finish(::grpc::Status::OK);
+  } catch (const std::exception&) {
+    reactor->Finish(ToGrpcStatus(absl::InternalError("exception"), context));
+  }
+  return reactor;
+}
+
+}  // namespace router::grpc_adapter

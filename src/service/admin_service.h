@@ -1,0 +1,75 @@
+#pragma once
+// AdminService: the policy methods of RouterAdmin (grpc-api.md §6) behind authentication,
+// decoding, effective tenant and RBAC, which the transport adapter performs first (§5.2 checks
+// 1-3). This class does checks 4-6: quota, validation (the one validator, POL §1.5), durable
+// commit and snapshot publish (through PolicyRegistry), and audits the attempts it rejects.
+// Thread-safe: writes are serialized by PolicyRegistry; reads go to the store.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "policy/policy_compiler.h"
+#include "service/policy_registry.h"
+#include "store/policy_store.h"
+
+namespace router::service {
+
+struct AdminCaller {
+  std::string principal;
+  std::string claimed_user;   // x-user-id when well-formed, else ""
+  std::string correlation_id;
+  std::string client_addr;
+};
+
+// AdminPolicy as decoded by the transport.
+struct PolicyInput {
+  std::string policy_id;
+  std::string policy_json;               // authoritative when non-empty
+  policy::LegacyPolicyView legacy;       // used only when policy_json is empty
+  int64_t expected_version = 0;          // 0 = unconditional
+};
+
+// AdminPolicy as returned by GetPolicy / ListPolicies.
+struct PolicyOutput {
+  std::string policy_id;
+  std::string policy_json;  // stored canonical document
+  int64_t version = 0;
+  policy::LegacyPolicyView legacy;
+};
+
+struct AdminServiceOptions {
+  int64_t max_policies_per_tenant = 1000;
+};
+
+class AdminService {
+ public:
+  AdminService(AdminServiceOptions options, store::PolicyStore& store, PolicyRegistry& registry);
+
+  // grpc-api.md §6.1 `policy_id: must match ^[A-Za-z0-9_.-]{1,255}$` (check 2).
+  static absl::Status ValidatePolicyId(std::string_view policy_id);
+
+  // Checks 4-6 of UpsertPolicy. Returns the version now current.
+  absl::StatusOr<int64_t> Upsert(const AdminCaller& caller, std::string_view tenant_id,
+                                 const PolicyInput& input);
+  absl::Status Delete(const AdminCaller& caller, std::string_view tenant_id,
+                      std::string_view policy_id);
+  absl::StatusOr<PolicyOutput> Get(std::string_view tenant_id, std::string_view policy_id);
+  absl::StatusOr<std::vector<PolicyOutput>> List(std::string_view tenant_id);
+
+  // Audits an attempt rejected by the transport after authentication (decode, tenant, RBAC).
+  void AuditRejected(const AdminCaller& caller, std::string_view tenant_id,
+                     std::string_view action, std::string_view policy_id,
+                     const absl::Status& status);
+
+ private:
+  PolicyOutput ToOutput(const store::StoredPolicy& stored) const;
+
+  const AdminServiceOptions options_;
+  store::PolicyStore& store_;
+  PolicyRegistry& registry_;
+};
+
+}  // namespace router::service

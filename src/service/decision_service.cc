@@ -1,0 +1,251 @@
+#include "service/decision_service.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "base/errors.h"
+#include "core/decision.h"
+#include "service/ids.h"
+
+namespace router::service {
+namespace {
+
+constexpr std::string_view kIdPattern = "^[A-Za-z0-9_.-]{1,255}$";
+
+absl::Status InvalidRequest(std::string_view message) {
+  return MakeError(absl::StatusCode::kInvalidArgument, message, tag::kInvalidRequest);
+}
+
+bool HasControlChar(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool ParseNonNegativeInt(std::string_view s, int64_t max, int64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v > max) return false;
+  *out = v;
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return absl::ascii_tolower(static_cast<unsigned char>(x)) ==
+                  absl::ascii_tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Explanation level requested by context detail_level / explain (grpc-api.md §3.6).
+core::ExplainLevel RequestedExplain(const RequestContext& ctx) {
+  core::ExplainLevel level = core::ExplainLevel::kNone;
+  if (auto d = ctx.Find("detail_level")) {
+    if (EqualsIgnoreCase(*d, "verbose")) return core::ExplainLevel::kVerbose;
+    if (EqualsIgnoreCase(*d, "detailed")) level = core::ExplainLevel::kDetailed;
+  }
+  if (level == core::ExplainLevel::kNone) {
+    if (auto e = ctx.Find("explain"); e && EqualsIgnoreCase(*e, "true")) {
+      level = core::ExplainLevel::kDetailed;
+    }
+  }
+  return level;
+}
+
+// Trace id used for the decision: W3C traceparent header, then context traceparent /
+// trace-parent, then context trace_id, then Message.trace_id; else a fresh one (OBS §6.2).
+std::string ResolveTraceId(const DecideCall& call) {
+  if (auto id = TraceIdFromTraceparent(call.traceparent); !id.empty()) return std::string(id);
+  for (std::string_view key : {"traceparent", "trace-parent"}) {
+    if (auto v = call.context->Find(key)) {
+      if (auto id = TraceIdFromTraceparent(*v); !id.empty()) return std::string(id);
+    }
+  }
+  if (auto v = call.context->Find("trace_id"); v && IsValidTraceId(*v)) return std::string(*v);
+  if (IsValidTraceId(call.message_trace_id)) return std::string(call.message_trace_id);
+  return NewTraceId();
+}
+
+}  // namespace
+
+DecisionService::DecisionService(DecisionServiceOptions options, const Clock& clock,
+                                 core::SnapshotHolder& snapshots, core::Decider& decider)
+    : options_(std::move(options)), clock_(clock), snapshots_(snapshots), decider_(decider) {}
+
+absl::Status DecisionService::ValidateTenant(std::string_view tenant_id) {
+  if (tenant_id.empty()) return InvalidRequest("tenant_id cannot be empty");
+  if (!IsValidId(tenant_id)) {
+    return InvalidRequest(std::string("tenant_id must match ") + std::string(kIdPattern));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecisionService::ValidateContext(const RequestContext& ctx) const {
+  if (ctx.Size() > options_.max_context_entries) {
+    return InvalidRequest("context: at most " + std::to_string(options_.max_context_entries) +
+                          " entries");
+  }
+  absl::Status status;
+  ctx.ForEach([&](std::string_view key, std::string_view value) {
+    if (!status.ok()) return;
+    if (key.size() > options_.max_context_key_bytes) {
+      status = InvalidRequest("context: key exceeds " +
+                              std::to_string(options_.max_context_key_bytes) + " bytes");
+    } else if (value.size() > options_.max_context_value_bytes) {
+      status = InvalidRequest("context." + std::string(key) + ": exceeds " +
+                              std::to_string(options_.max_context_value_bytes) + " bytes");
+    }
+  });
+  if (!status.ok()) return status;
+  if (auto key = ctx.Find("idempotency_key")) {
+    if (key->empty() || key->size() > 256 || HasControlChar(*key)) {
+      return InvalidRequest(
+          "context.idempotency_key: must be 1-256 bytes without control characters");
+    }
+  }
+  int64_t n = 0;
+  if (auto attempt = ctx.Find("attempt"); attempt && !ParseNonNegativeInt(*attempt, 1000, &n)) {
+    return InvalidRequest("context.attempt: must be a non-negative integer");
+  }
+  if (auto deadline = ctx.Find("deadline");
+      deadline && !ParseNonNegativeInt(*deadline, INT64_MAX, &n)) {
+    return InvalidRequest("context.deadline: must be an epoch-ms integer");
+  }
+  return absl::OkStatus();
+}
+
+bool DecisionService::TenantAllowed(std::string_view tenant_id) const {
+  if (options_.tenant_allowlist.empty()) return true;
+  return std::find(options_.tenant_allowlist.begin(), options_.tenant_allowlist.end(),
+                   tenant_id) != options_.tenant_allowlist.end();
+}
+
+DecideOutput DecisionService::Decide(const DecideCall& call) const { return Run(call, false); }
+
+DecideOutput DecisionService::DryRun(const DecideCall& call) const { return Run(call, true); }
+
+DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
+  DecideOutput out;
+  const RequestContext& ctx = *call.context;
+
+  // Step 1: validate.
+  if (!call.has_message) {
+    out.status = InvalidRequest("missing message");
+    return out;
+  }
+  if (out.status = ValidateTenant(call.tenant_id); !out.status.ok()) return out;
+  if (out.status = ValidateContext(ctx); !out.status.ok()) return out;
+
+  // Step 2: resolve policy_id.
+  std::string_view policy_id = call.policy_id;
+  if (policy_id.empty()) {
+    if (auto p = ctx.Find("policy_id"); p && !p->empty()) policy_id = *p;
+  }
+  if (policy_id.empty()) policy_id = "default";
+  if (!IsValidId(policy_id)) {
+    out.status = InvalidRequest(std::string("policy_id must match ") + std::string(kIdPattern));
+    return out;
+  }
+
+  // Step 3: tenant allowlist.
+  if (!TenantAllowed(call.tenant_id)) {
+    out.status = MakeError(absl::StatusCode::kPermissionDenied, "tenant not allowed",
+                           tag::kTenantNotAllowed);
+    return out;
+  }
+
+  // Steps 4-5 (backpressure, tenant bucket): issue #5.
+
+  // Step 6: lookup, against one snapshot for the whole decision.
+  core::SnapshotPtr snapshot = snapshots_.Load();
+  const policy::CompiledPolicy* policy = call.inline_policy;
+  if (policy == nullptr) {
+    if (const auto* found = snapshot->Find(call.tenant_id, policy_id)) policy = found->get();
+  }
+  if (policy == nullptr) {
+    out.status = MakeError(absl::StatusCode::kNotFound,
+                           "policy \"" + std::string(policy_id) + "\" not found for tenant \"" +
+                               std::string(call.tenant_id) + "\"",
+                           tag::kPolicyNotFound);
+    AddErrorDetail(out.status, "tenant_id", call.tenant_id);
+    AddErrorDetail(out.status, "policy_id", policy_id);
+    return out;
+  }
+
+  // Steps 7-8 (policy bucket, idempotency): issues #5 and #4.
+
+  // Deadline: after step 8, before selection.
+  if (auto deadline = ctx.Find("deadline")) {
+    int64_t ms = 0;
+    ParseNonNegativeInt(*deadline, INT64_MAX, &ms);
+    if (ms <= clock_.WallMs()) {
+      out.status = MakeError(absl::StatusCode::kDeadlineExceeded, "deadline exceeded",
+                             tag::kDeadlineExceeded);
+      return out;
+    }
+  }
+
+  // Step 10: selection.
+  DecisionContext eval_ctx(ctx, call.tenant_id, policy_id, call.message_type);
+  core::DecideRequest req;
+  req.policy = policy;
+  req.context = &eval_ctx;
+  req.explain = RequestedExplain(ctx);
+  if (dry_run && req.explain == core::ExplainLevel::kNone) req.explain = core::ExplainLevel::kDetailed;
+  req.dry_run = dry_run;
+  core::DecideResult result = decider_.Decide(req);
+
+  out.has_explanation = req.explain != core::ExplainLevel::kNone;
+  if (out.has_explanation) {
+    out.steps = std::move(result.steps);
+    for (size_t i = 0; i < result.excluded_count; ++i) {
+      out.excluded.emplace_back(std::string(result.excluded[i].provider),
+                                std::string(core::ExclusionName(result.excluded[i].reason)));
+    }
+  }
+  if (!result.status.ok()) {
+    out.status = std::move(result.status);
+    AddErrorDetail(out.status, "tenant_id", call.tenant_id);
+    AddErrorDetail(out.status, "policy_id", policy_id);
+    return out;
+  }
+
+  // Steps 12-13: respond. Side effects (pins, probe slots) were committed by the decider.
+  out.provider_id = std::string(result.provider);
+  out.reason = std::string(core::ReasonName(result.reason));
+  out.priority = core::ReasonPriority(result.reason);
+  out.expected_latency_ms = result.expected_latency_ms;
+  out.expected_cost = result.expected_cost;
+  out.policy_version = static_cast<int64_t>(policy->version);
+  out.decision_id = NewUuidV4();
+  out.trace_id = ResolveTraceId(call);
+
+  out.metadata.reserve(ctx.Size() + 10);
+  ctx.ForEach([&](std::string_view k, std::string_view v) {
+    out.metadata.emplace_back(std::string(k), std::string(v));
+  });
+  out.metadata.emplace_back("tenant_id", std::string(call.tenant_id));
+  out.metadata.emplace_back("policy_id", std::string(policy_id));
+  out.metadata.emplace_back("policy_version", std::to_string(out.policy_version));
+  out.metadata.emplace_back("decision_id", out.decision_id);
+  out.metadata.emplace_back("trace_id", out.trace_id);
+  if (!call.correlation_id.empty() && call.correlation_id.size() <= 256) {
+    out.metadata.emplace_back("correlation_id", std::string(call.correlation_id));
+  }
+  if (result.from_failure_path) {
+    if (result.reason == core::Reason::kRetry) {
+      out.metadata.emplace_back("retry_attempt", std::to_string(result.retry_attempt));
+      out.metadata.emplace_back("retry_max", std::to_string(result.retry_max));
+      out.metadata.emplace_back("backoff_ms", std::to_string(result.backoff_ms));
+    }
+    out.metadata.emplace_back("fallback_rule", std::to_string(result.fallback_rule));
+  }
+  return out;
+}
+
+}  // namespace router::service
