@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -110,14 +111,13 @@ class Compiler {
   template <typename F>
   void WalkMembers(const JsonValue& obj, const std::string& path, Keys known, Hints hints,
                    bool root, F&& on_member) {
-    std::vector<std::string_view> seen;
+    std::unordered_set<std::string_view> seen;
     for (const JsonMember& m : obj.members) {
       const std::string p = ChildPath(path, m.key);
-      if (std::find(seen.begin(), seen.end(), m.key) != seen.end()) {
+      if (!seen.insert(m.key).second) {
         Add(p, "duplicate key");
         continue;
       }
-      seen.push_back(m.key);
       if (!Contains(known, m.key)) {
         if (root && (m.key == "defaults" || m.key == "escalate_on")) {
           Add(p, "deprecated key is not supported; move it under metadata");
