@@ -35,7 +35,6 @@ constexpr char kDomain[] = "beamline.router";
   info.set_domain(kDomain);
   int64_t retry_after_ms = 0;
   for (const auto& [key, value] : ErrorDetails(status)) {
-    if (key == "cause") continue;  // internal diagnostics stay in logs
     (*info.mutable_metadata())[key] = value;
   }
   retry_after_ms = RetryAfterMs(status);

@@ -71,6 +71,45 @@ std::string ResolveTraceId(const DecideCall& call) {
   return NewTraceId();
 }
 
+// One stage of the pipeline: items whose `when` holds and that must run fail the decision,
+// the others are recorded as skipped.
+absl::Status CheckStage(std::string_view stage, std::string_view tag_name,
+                        const std::vector<policy::ExtensionItem>& items,
+                        const policy::ContextView& ctx, bool dry_run,
+                        std::vector<std::string>* steps) {
+  for (const auto& item : items) {
+    const bool must_run = item.mode == "required" || item.mode == "block";
+    if (dry_run || !item.when.Evaluate(ctx) || !must_run) {
+      if (steps) steps->push_back("extension: " + std::string(stage) + " " + item.id + " skipped");
+      continue;
+    }
+    if (steps) steps->push_back("extension: " + std::string(stage) + " " + item.id + " error");
+    absl::Status s = MakeError(absl::StatusCode::kUnavailable,
+                               "extension \"" + item.id +
+                                   "\" unavailable: the extension pipeline is not available in "
+                                   "this build",
+                               tag_name);
+    AddErrorDetail(s, "cause", "extension_unavailable");
+    AddErrorDetail(s, "extension_id", item.id);
+    AddErrorDetail(s, "executed_extensions", "[]");
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckExtensions(const policy::CompiledPolicy& policy, const policy::ContextView& ctx,
+                             bool dry_run, std::vector<std::string>* steps) {
+  if (auto s = CheckStage("pre", "pre_processor_failed", policy.pre, ctx, dry_run, steps);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckStage("validator", "validator_blocked", policy.validators, ctx, dry_run, steps);
+      !s.ok()) {
+    return s;
+  }
+  return CheckStage("post", "post_processor_failed", policy.post, ctx, dry_run, steps);
+}
+
 }  // namespace
 
 DecisionService::DecisionService(DecisionServiceOptions options, const Clock& clock,
@@ -190,19 +229,36 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
     }
   }
 
-  // Step 10: selection.
   DecisionContext eval_ctx(ctx, call.tenant_id, policy_id, call.message_type);
+  const core::ExplainLevel explain =
+      dry_run && RequestedExplain(ctx) == core::ExplainLevel::kNone ? core::ExplainLevel::kDetailed
+                                                                     : RequestedExplain(ctx);
+
+  // Steps 9 and 11: the extension pipeline is not available in this build (POL §9: required
+  // and block items fail with extension_unavailable, other items are skipped). Post items are
+  // checked before selection so that a decision that must fail never writes a pin.
+  std::vector<std::string> extension_steps;
+  if (auto s = CheckExtensions(*policy, eval_ctx, dry_run,
+                               explain != core::ExplainLevel::kNone ? &extension_steps : nullptr);
+      !s.ok()) {
+    out.status = std::move(s);
+    out.has_explanation = explain != core::ExplainLevel::kNone;
+    out.steps = std::move(extension_steps);
+    return out;
+  }
+
+  // Step 10: selection.
   core::DecideRequest req;
   req.policy = policy;
   req.context = &eval_ctx;
-  req.explain = RequestedExplain(ctx);
-  if (dry_run && req.explain == core::ExplainLevel::kNone) req.explain = core::ExplainLevel::kDetailed;
+  req.explain = explain;
   req.dry_run = dry_run;
   core::DecideResult result = decider_.Decide(req);
 
   out.has_explanation = req.explain != core::ExplainLevel::kNone;
   if (out.has_explanation) {
     out.steps = std::move(result.steps);
+    out.steps.insert(out.steps.end(), extension_steps.begin(), extension_steps.end());
     for (size_t i = 0; i < result.excluded_count; ++i) {
       out.excluded.emplace_back(std::string(result.excluded[i].provider),
                                 std::string(core::ExclusionName(result.excluded[i].reason)));
