@@ -393,7 +393,7 @@ LoadOptions MakeLoadOptions(const CommandLine& flags, const char* const* envp) {
 std::string PrintConfigToml(const Config& config) {
   std::ostringstream out;
   out << "# beamline-router effective configuration (secrets redacted)\n";
-  out << toml::toml_formatter(BuildToml(config)) << "\n";
+  out << toml::toml_formatter(BuildToml(config), toml::format_flags::none) << "\n";
   return out.str();
 }
 

@@ -737,6 +737,11 @@ void DecodeRoot(TableReader r, Config& c) {
 // else can be said about the file); other problems are collected.
 void DecodeFile(const fs::path& file, Config& config, Decoder& decoder,
                 std::vector<std::string>* errors) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    errors->push_back(file.string() + ": cannot read config file: " + std::strerror(EISDIR));
+    return;
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     int err = errno;

@@ -243,7 +243,19 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
       !s.ok()) {
     out.status = std::move(s);
     out.has_explanation = explain != core::ExplainLevel::kNone;
-    out.steps = std::move(extension_steps);
+    if (out.has_explanation) {
+      const char* strategy = policy->selection.strategy == policy::Strategy::kLeastLatency
+                                 ? "least_latency"
+                             : policy->selection.strategy == policy::Strategy::kLowestCost
+                                 ? "lowest_cost"
+                                 : "weighted";
+      out.steps.push_back("policy: " + std::string(call.tenant_id) + "/" +
+                          std::string(policy_id) + " v" + std::to_string(policy->version) +
+                          ", strategy " + strategy);
+      out.steps.insert(out.steps.end(), extension_steps.begin(), extension_steps.end());
+    }
+    AddErrorDetail(out.status, "tenant_id", call.tenant_id);
+    AddErrorDetail(out.status, "policy_id", policy_id);
     return out;
   }
 
@@ -257,8 +269,17 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
 
   out.has_explanation = req.explain != core::ExplainLevel::kNone;
   if (out.has_explanation) {
+    // Chronological order: the decider's `policy:` line, pre-processors and validators,
+    // selection, then post-processors.
     out.steps = std::move(result.steps);
-    out.steps.insert(out.steps.end(), extension_steps.begin(), extension_steps.end());
+    auto post_begin = std::find_if(extension_steps.begin(), extension_steps.end(),
+                                   [](const std::string& st) {
+                                     return st.rfind("extension: post ", 0) == 0;
+                                   });
+    const size_t at = out.steps.empty() ? 0 : 1;
+    out.steps.insert(out.steps.begin() + static_cast<std::ptrdiff_t>(at), extension_steps.begin(),
+                     post_begin);
+    out.steps.insert(out.steps.end(), post_begin, extension_steps.end());
     for (size_t i = 0; i < result.excluded_count; ++i) {
       out.excluded.emplace_back(std::string(result.excluded[i].provider),
                                 std::string(core::ExclusionName(result.excluded[i].reason)));

@@ -639,6 +639,14 @@ TEST_F(ConfigLoaderTest, MissingFile) {
                                      ": cannot read config file: No such file or directory"});
 }
 
+TEST_F(ConfigLoaderTest, DirectoryIsNotAConfigFile) {
+  options_.config_path = dir_.string();
+  EXPECT_EQ(Lines(LoadConfig(options_)),
+            std::vector<std::string>{dir_.string() + ": cannot read config file: Is a directory"});
+}
+
+TEST_F(ConfigLoaderTest, EmptyFileMeansDefaults) { ExpectOk(""); }
+
 // §5: every problem collected, one line each.
 TEST_F(ConfigLoaderTest, AllProblemsAreCollected) {
   EXPECT_EQ(Lines(LoadText(R"(
