@@ -82,6 +82,12 @@ absl::Status Application::Start() {
 
   // 4. gRPC.
   if (auto s = StartGrpc(); !s.ok()) return s;
+  MaintenanceOptions mopts;
+  mopts.poll_interval_ms = config_.policy_store.poll_interval_ms;
+  mopts.audit_retention_days = config_.admin.audit_retention_days;
+  maintenance_ =
+      std::make_unique<MaintenanceLoop>(mopts, clock_, *store_, *registry_, *sticky_);
+  maintenance_->Start();
   readiness_.OnChange([this] { UpdateHealth(); });
   UpdateHealth();
   LogEvent("info", "router.ready",
@@ -195,6 +201,7 @@ void Application::Shutdown() {
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(config_.server.shutdown_grace_ms));
   }
+  if (maintenance_) maintenance_->Stop();
   if (http_) http_->Stop();
   LogEvent("info", "router.stopped");
 }

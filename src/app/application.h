@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "app/maintenance.h"
 #include "base/system_clock.h"
 #include "config/admin_auth.h"
 #include "config/config.h"
@@ -70,6 +71,7 @@ class Application {
   std::unique_ptr<grpc_adapter::RouterGrpcService> router_grpc_;
   std::unique_ptr<grpc_adapter::AdminGrpcService> admin_grpc_;
   std::unique_ptr<::grpc::Server> grpc_server_;
+  std::unique_ptr<MaintenanceLoop> maintenance_;
   int grpc_port_ = 0;
   int http_port_ = 0;
   std::atomic<bool> shut_down_{false};
