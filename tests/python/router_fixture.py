@@ -232,6 +232,34 @@ class RouterProcess:
         return method.with_call(body, metadata=metadata, timeout=timeout)
 
 
+    def nghttp_unary(self, path, body, headers):
+        """One gRPC call through the nghttp CLI, for header values grpcio refuses to send
+        (e.g. a TAB). Returns (grpc-status int, grpc-message) from the trailers, or None if
+        nghttp is not installed."""
+        nghttp = shutil.which("nghttp")
+        if nghttp is None:
+            return None
+        frame_path = os.path.join(self.tmp_dir, "nghttp-body.bin")
+        with open(frame_path, "wb") as f:
+            f.write(b"\x00" + len(body).to_bytes(4, "big") + body)
+        args = [nghttp, "-v", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                "-d", frame_path]
+        for k, v in headers:
+            args += ["-H", f"{k}: {v}"]
+        args.append(f"http://127.0.0.1:{self.grpc_port}{path}")
+        res = subprocess.run(args, capture_output=True, text=True, timeout=RPC_TIMEOUT_S * 2)
+        status = message = None
+        for line in res.stdout.splitlines():
+            if "recv" in line and "grpc-status:" in line:
+                status = int(line.rsplit("grpc-status:", 1)[1].strip())
+            elif "recv" in line and "grpc-message:" in line:
+                message = line.rsplit("grpc-message:", 1)[1].strip()
+        if status is None:
+            raise RuntimeError(f"nghttp gave no grpc-status (rc {res.returncode}): "
+                               f"{res.stdout[-2000:]} {res.stderr[-500:]}")
+        return status, message
+
+
 def _parse_json_line(line):
     line = line.strip()
     if not line.startswith("{"):

@@ -627,8 +627,15 @@ class AdminApiTest(RouterTestCase):
             [("x-api-key", ADMIN_KEY + "x")],
             [("x-api-key", ADMIN_KEY[:-1])],
         ]
-        # `authorization: Bearer\t` cannot be sent: grpcio rejects a TAB in a header value
-        # client-side ("metadata was invalid"); the C++ suite covers it.
+        # grpcio refuses to send a TAB in a header value ("metadata was invalid"), so
+        # `authorization: Bearer\t` goes through the nghttp CLI (HTTP/2 with gRPC framing).
+        for value in ("Bearer\t",):
+            with self.subTest(authorization=value):
+                got = self.router.nghttp_unary(f"/{ADMIN_SERVICE}/GetPolicy", GARBAGE,
+                                               [("authorization", value)])
+                if got is None:
+                    self.skipTest("nghttp (nghttp2-client) not installed")
+                self.assertEqual(got, (C.UNAUTHENTICATED.value[0], MSG_AUTH))
         for md in cases:
             for body in (GARBAGE, F.GetPolicyRequest(tenant_id="t", policy_id="p")):
                 with self.subTest(metadata=md, garbage=body is GARBAGE):
