@@ -6,12 +6,16 @@
 #include <set>
 #include <sstream>
 
+#include "config/config_internal.h"
+
 namespace router::config {
 namespace {
 
 constexpr std::string_view kRedacted = "[REDACTED]";
 
-std::string Secret(const std::string& value) {
+// Set secrets print as "[REDACTED]" unless `reveal` (used only to compare configurations).
+std::string Secret(const std::string& value, bool reveal) {
+  if (reveal) return value;
   return value.empty() ? std::string() : std::string(kRedacted);
 }
 
@@ -74,7 +78,7 @@ toml::table Consumer(const ConsumerConfig& c) {
                      {"max_inflight", c.max_inflight}};
 }
 
-toml::table BuildToml(const Config& c) {
+toml::table BuildToml(const Config& c, bool reveal) {
   toml::table root;
   root.insert("data_dir", c.data_dir);
   root.insert("node_id", c.node_id);
@@ -116,7 +120,7 @@ toml::table BuildToml(const Config& c) {
   const TracingConfig& t = c.tracing;
   root.insert("tracing",
               toml::table{{"otlp_endpoint", t.otlp_endpoint},
-                          {"otlp_headers", StringMap(t.otlp_headers, /*secret=*/true)},
+                          {"otlp_headers", StringMap(t.otlp_headers, /*secret=*/!reveal)},
                           {"otlp_timeout_ms", t.otlp_timeout_ms},
                           {"otlp_compression", ToString(t.otlp_compression)},
                           {"sample_ratio", t.sample_ratio},
@@ -138,7 +142,7 @@ toml::table BuildToml(const Config& c) {
       grants.push_back(toml::table{{"tenant", g.tenant}, {"role", ToString(g.role)}});
     }
     keys.push_back(toml::table{{"principal", k.principal},
-                               {"key_sha256", Secret(k.key_sha256)},
+                               {"key_sha256", Secret(k.key_sha256, reveal)},
                                {"grants", std::move(grants)}});
   }
   root.insert("admin", toml::table{{"enabled", c.admin.enabled},
@@ -156,7 +160,7 @@ toml::table BuildToml(const Config& c) {
   const PolicyStoreConfig& p = c.policy_store;
   root.insert("policy_store", toml::table{{"backend", ToString(p.backend)},
                                           {"sqlite_path", p.sqlite_path},
-                                          {"postgres_dsn", Secret(p.postgres_dsn)},
+                                          {"postgres_dsn", Secret(p.postgres_dsn, reveal)},
                                           {"fixtures_dir", p.fixtures_dir},
                                           {"load_fixtures", p.load_fixtures},
                                           {"max_policies_per_tenant", p.max_policies_per_tenant},
@@ -239,7 +243,7 @@ toml::table BuildToml(const Config& c) {
   root.insert(
       "nats",
       toml::table{
-          {"url", RedactUrlCredentials(n.url)},
+          {"url", reveal ? n.url : RedactUrlCredentials(n.url)},
           {"name", n.name},
           {"connect_timeout_ms", n.connect_timeout_ms},
           {"reconnect_base_ms", n.reconnect_base_ms},
@@ -252,8 +256,8 @@ toml::table BuildToml(const Config& c) {
           {"auth", toml::table{{"creds_file", n.auth.creds_file},
                                {"nkey_seed_file", n.auth.nkey_seed_file},
                                {"user", n.auth.user},
-                               {"password", Secret(n.auth.password)},
-                               {"token", Secret(n.auth.token)}}},
+                               {"password", Secret(n.auth.password, reveal)},
+                               {"token", Secret(n.auth.token, reveal)}}},
           {"tls", toml::table{{"enabled", n.tls.enabled},
                               {"verify", n.tls.verify},
                               {"server_name", n.tls.server_name},
@@ -283,6 +287,26 @@ toml::table BuildToml(const Config& c) {
           {"assignment_lookup", toml::table{{"enabled", n.assignment_lookup.enabled}}},
           {"jetstream", std::move(jetstream)}});
   return root;
+}
+
+std::string NodeText(const toml::node& node) {
+  std::ostringstream out;
+  out << toml::toml_formatter(node, toml::format_flags::none);
+  return out.str();
+}
+
+void DiffNodes(const std::string& path, const toml::node* a, const toml::node* b,
+               std::vector<std::string>* out) {
+  if (a != nullptr && b != nullptr && a->is_table() && b->is_table()) {
+    std::set<std::string> keys;
+    for (auto&& [k, v] : *a->as_table()) keys.insert(std::string(k.str()));
+    for (auto&& [k, v] : *b->as_table()) keys.insert(std::string(k.str()));
+    for (const std::string& k : keys) {
+      DiffNodes(internal::JoinPath(path, k), a->as_table()->get(k), b->as_table()->get(k), out);
+    }
+    return;
+  }
+  if (a == nullptr || b == nullptr || NodeText(*a) != NodeText(*b)) out->push_back(path);
 }
 
 }  // namespace
@@ -393,8 +417,26 @@ LoadOptions MakeLoadOptions(const CommandLine& flags, const char* const* envp) {
 std::string PrintConfigToml(const Config& config) {
   std::ostringstream out;
   out << "# beamline-router effective configuration (secrets redacted)\n";
-  out << toml::toml_formatter(BuildToml(config), toml::format_flags::none) << "\n";
+  out << toml::toml_formatter(BuildToml(config, /*reveal=*/false), toml::format_flags::none)
+      << "\n";
   return out.str();
+}
+
+std::vector<std::string> ChangedKeys(const Config& before, const Config& after) {
+  toml::table a = BuildToml(before, /*reveal=*/true);
+  toml::table b = BuildToml(after, /*reveal=*/true);
+  std::vector<std::string> out;
+  DiffNodes("", &a, &b, &out);
+  return out;
+}
+
+bool ReloadNeedsRestart(const std::vector<std::string>& changed_keys) {
+  for (const std::string& key : changed_keys) {
+    bool live =
+        key == "log.level" || key.rfind("log.rate_limit_", 0) == 0 || key == "tracing.sample_ratio";
+    if (!live) return true;
+  }
+  return false;
 }
 
 std::string ConfigSummary(const Config& c) {

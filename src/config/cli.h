@@ -1,7 +1,7 @@
 #pragma once
 // The beamline-router command line (configuration.md §4), the effective-config printer of
 // --print-config (secrets shown as "[REDACTED]", §1) and the one-line summary of
-// --check-config (`config OK <summary>`).
+// --check-config (`config OK <summary>`), and the key diff used on SIGHUP reloads.
 //
 //   beamline-router [--config PATH] [--grpc-listen ADDR] [--http-listen ADDR] [--data-dir DIR]
 //                   [--log-level LEVEL] [--nats-url URL] [--check-config]
@@ -53,6 +53,13 @@ LoadOptions MakeLoadOptions(const CommandLine& flags, const char* const* envp);
 // (admin key digests, nats.auth.password / token, tracing.otlp_headers values,
 // policy_store.postgres_dsn, credentials inside nats.url) print as "[REDACTED]" when set.
 std::string PrintConfigToml(const Config& config);
+
+// SIGHUP support (§5 last paragraph): the dotted keys whose effective values differ (secrets
+// compared but never returned as values), in key order; e.g. {"log.level", "nats.url"}.
+std::vector<std::string> ChangedKeys(const Config& before, const Config& after);
+// True when any changed key is not one of those applied at once (log.level, log.rate_limit_*,
+// tracing.sample_ratio): the change is logged as config.restart_required.
+bool ReloadNeedsRestart(const std::vector<std::string>& changed_keys);
 
 // One line for `config OK <summary>`: node, listeners, data dir, store, NATS, admin, log level.
 std::string ConfigSummary(const Config& config);

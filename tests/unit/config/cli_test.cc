@@ -170,5 +170,30 @@ TEST_F(PrintConfigTest, SummaryIsOneLine) {
   EXPECT_NE(s.find("admin_principals=0"), std::string::npos) << s;
 }
 
+// §5: SIGHUP applies log.level, log.rate_limit_* and tracing.sample_ratio at once; any other
+// change needs a restart.
+TEST_F(PrintConfigTest, ChangedKeysForReload) {
+  auto a = LoadText("[log]\nlevel = \"info\"\n");
+  auto b =
+      LoadText("[log]\nlevel = \"debug\"\nrate_limit_burst = 20\n[tracing]\nsample_ratio = 0.5\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<std::string> changed = ChangedKeys(*a, *b);
+  EXPECT_EQ(changed, (std::vector<std::string>{"log.level", "log.rate_limit_burst",
+                                               "tracing.sample_ratio"}));
+  EXPECT_FALSE(ReloadNeedsRestart(changed));
+  EXPECT_TRUE(ChangedKeys(*a, *a).empty());
+
+  auto c = LoadText(
+      "[nats.auth]\nuser = \"u\"\npassword = \"secret-1\"\n[[admin.keys]]\nprincipal = "
+      "\"p\"\nkey = \"key-0123456789\"\ngrants = [{ tenant = \"*\", role = \"admin\" }]\n");
+  auto d = LoadText(
+      "[nats.auth]\nuser = \"u\"\npassword = \"secret-2\"\n[[admin.keys]]\nprincipal = "
+      "\"p\"\nkey = \"key-9876543210\"\ngrants = [{ tenant = \"*\", role = \"admin\" }]\n");
+  ASSERT_TRUE(c.ok() && d.ok());
+  changed = ChangedKeys(*c, *d);
+  EXPECT_EQ(changed, (std::vector<std::string>{"admin.keys", "nats.auth.password"}));
+  EXPECT_TRUE(ReloadNeedsRestart(changed));
+}
+
 }  // namespace
 }  // namespace router::config
