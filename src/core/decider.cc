@@ -143,14 +143,19 @@ class DecisionRun {
     std::string_view name;
     bool in_policy() const { return provider >= 0 || target >= 0; }
   };
+  // Cached breaker view of one name. Trivial on purpose: the slot arrays are left uninitialized
+  // (a valid bit in known_ says which slots hold data), so a decision pays no memset for them.
   struct BreakerSlot {
-    bool known = false;
-    BreakerView view;
-    std::optional<Exclusion> exclusion;  // circuit_open / half_open_full, or allowed
+    BreakerState state;
+    bool probe_free;
+    bool has_remaining;
+    bool excluded;
+    Exclusion exclusion;  // valid when `excluded`
+    int64_t remaining_ms;
   };
-  struct Metric {
-    bool known = false;
-    double value = 0;
+  struct Metric {  // trivial, like BreakerSlot
+    bool known;
+    double value;
   };
 
   template <typename... Args>
@@ -159,7 +164,8 @@ class DecisionRun {
   }
 
   NameRef Resolve(std::string_view name) const;
-  BreakerSlot& SlotFor(const NameRef& ref);
+  static int SlotOf(const NameRef& ref);
+  bool IsHalfOpen(const NameRef& ref) const;
   std::optional<Exclusion> BreakerExclusion(const NameRef& ref);
   bool TakeProbe(const NameRef& ref);
   void Exclude(std::string_view name, Exclusion reason);
@@ -191,9 +197,10 @@ class DecisionRun {
   bool decided_ = false;
   bool any_positive_ = false;
   uint32_t candidates_ = 0;
-  std::array<BreakerSlot, kMaxProviders> provider_slots_{};
-  std::array<BreakerSlot, kMaxProviders> target_slots_{};
-  BreakerSlot foreign_slot_{};
+  // Slot i: provider i; slot kMaxProviders + t: fallback target t; the last: a foreign name.
+  static constexpr int kForeignSlot = 2 * kMaxProviders;
+  BreakerSlot slots_[2 * kMaxProviders + 1];
+  uint64_t known_ = 0;  // bit s: slots_[s] holds a view (the foreign slot is never cached)
 
   // S2
   NameRef previous_{};  // P; name empty when unset
@@ -227,39 +234,55 @@ DecisionRun::NameRef DecisionRun::Resolve(std::string_view name) const {
   return ref;
 }
 
-DecisionRun::BreakerSlot& DecisionRun::SlotFor(const NameRef& ref) {
-  if (ref.provider >= 0) return provider_slots_[ref.provider];
-  if (ref.target >= 0) return target_slots_[ref.target];
-  foreign_slot_ = BreakerSlot{};  // never cached: at most one foreign name per decision
-  return foreign_slot_;
+int DecisionRun::SlotOf(const NameRef& ref) {
+  if (ref.provider >= 0) return ref.provider;
+  if (ref.target >= 0) return static_cast<int>(kMaxProviders) + ref.target;
+  return kForeignSlot;
 }
 
 // The S1 breaker test. Everything is allowed when the policy's breaker is disabled.
 std::optional<Exclusion> DecisionRun::BreakerExclusion(const NameRef& ref) {
   if (!breaker_enabled_) return std::nullopt;
-  BreakerSlot& slot = SlotFor(ref);
-  if (!slot.known) {
-    slot.view = d_.health_.View(tenant_, ref.name, p_.breaker);
-    slot.known = true;
-    if (slot.view.state == BreakerState::kOpen) {
+  const int index = SlotOf(ref);
+  BreakerSlot& slot = slots_[index];
+  if (index == kForeignSlot || !(known_ & (uint64_t{1} << index))) {
+    const BreakerView view = d_.health_.View(tenant_, ref.name, p_.breaker);
+    slot.state = view.state;
+    slot.probe_free = view.probe_slot_free;
+    slot.has_remaining = view.open_remaining_ms.has_value();
+    slot.remaining_ms = view.open_remaining_ms.value_or(0);
+    slot.excluded = false;
+    if (view.state == BreakerState::kOpen) {
+      slot.excluded = true;
       slot.exclusion = Exclusion::kCircuitOpen;
-    } else if (slot.view.state == BreakerState::kHalfOpen && !slot.view.probe_slot_free) {
+    } else if (view.state == BreakerState::kHalfOpen && !view.probe_slot_free) {
+      slot.excluded = true;
       slot.exclusion = Exclusion::kHalfOpenFull;
     }
+    if (index != kForeignSlot) known_ |= uint64_t{1} << index;
   }
+  if (!slot.excluded) return std::nullopt;
   return slot.exclusion;
+}
+
+bool DecisionRun::IsHalfOpen(const NameRef& ref) const {
+  const int index = SlotOf(ref);
+  if (!breaker_enabled_ || index == kForeignSlot || !(known_ & (uint64_t{1} << index))) {
+    return false;
+  }
+  return slots_[index].state == BreakerState::kHalfOpen;
 }
 
 // Takes a probe slot for an allowed provider that is about to be chosen (POL §3.2 S1). DryRun
 // never takes one. A lost race excludes the provider as half_open_full.
 bool DecisionRun::TakeProbe(const NameRef& ref) {
-  if (!breaker_enabled_ || dry_run_) return true;
-  BreakerSlot& slot = SlotFor(ref);
-  if (!slot.known || slot.view.state != BreakerState::kHalfOpen) return true;
+  if (dry_run_ || !IsHalfOpen(ref)) return true;
   if (d_.health_.TryAcquireProbe(tenant_, ref.name)) {
     out_.probe_taken = true;
     return true;
   }
+  BreakerSlot& slot = slots_[SlotOf(ref)];
+  slot.excluded = true;
   slot.exclusion = Exclusion::kHalfOpenFull;
   Exclude(ref.name, Exclusion::kHalfOpenFull);
   if (ref.provider >= 0) candidates_ &= ~Bit(ref.provider);
@@ -339,7 +362,7 @@ void DecisionRun::ExplainProviders() {
     std::string_view breaker = "disabled";
     if (breaker_enabled_) {
       BreakerExclusion(ref);
-      breaker = BreakerStateName(provider_slots_[i].view.state);
+      breaker = BreakerStateName(slots_[i].state);
     }
     const ProviderStatistics stats = d_.stats_.Get(tenant_, spec.name);
     int64_t latency = 0;
@@ -456,7 +479,9 @@ void DecisionRun::Sticky() {
     for (int i = 0; i < n_; ++i) {
       if (p_.providers[i].name != provider) continue;
       if (!(candidates_ & Bit(i))) return false;
-      return !(breaker_enabled_ && provider_slots_[i].view.state == BreakerState::kHalfOpen);
+      NameRef candidate;
+      candidate.provider = i;
+      return !IsHalfOpen(candidate);
     }
     return false;
   };
@@ -469,8 +494,7 @@ void DecisionRun::Sticky() {
   }
   NameRef ref = Resolve(pin->name());
   if (ref.provider >= 0 && (candidates_ & Bit(ref.provider))) {
-    const bool needs_probe =
-        breaker_enabled_ && provider_slots_[ref.provider].view.state == BreakerState::kHalfOpen;
+    const bool needs_probe = IsHalfOpen(ref);
     if (TakeProbe(ref)) {
       out_.sticky = StickyOutcome::kHit;
       pending_renew_ = needs_probe && !dry_run_;
@@ -496,7 +520,7 @@ void DecisionRun::Sticky() {
 DecisionRun::Metric DecisionRun::MetricOf(int i) const {
   const policy::ProviderSpec& spec = p_.providers[i];
   const ProviderStatistics stats = d_.stats_.Get(tenant_, spec.name);
-  Metric m;
+  Metric m{false, 0};
   if (p_.selection.strategy == policy::Strategy::kLeastLatency) {
     if (stats.latency_ms.has_value()) {
       m = {true, *stats.latency_ms};
@@ -516,7 +540,7 @@ DecisionRun::Metric DecisionRun::MetricOf(int i) const {
 // S4: weighted draw among the candidates, or the strategy's tie band (POL §4, §8).
 void DecisionRun::Choose() {
   const bool weighted = p_.selection.strategy == policy::Strategy::kWeighted;
-  std::array<Metric, kMaxProviders> metrics{};
+  Metric metrics[kMaxProviders];  // read only for candidates, all set below
   if (!weighted) {
     for (int i = 0; i < n_; ++i) {
       if (candidates_ & Bit(i)) metrics[i] = MetricOf(i);
@@ -643,10 +667,11 @@ void DecisionRun::NoProvider() {
     // Time until this breaker reaches half-open, when it is time-bound (not forced open).
     NameRef ref = Resolve(e.provider);
     if (!ref.in_policy()) continue;
-    const BreakerSlot& slot =
-        ref.provider >= 0 ? provider_slots_[ref.provider] : target_slots_[ref.target];
-    if (slot.known && slot.view.open_remaining_ms.has_value()) {
-      const int64_t ms = std::max<int64_t>(1, *slot.view.open_remaining_ms);
+    const int index = SlotOf(ref);
+    if (!(known_ & (uint64_t{1} << index))) continue;
+    const BreakerSlot& slot = slots_[index];
+    if (slot.state == BreakerState::kOpen && slot.has_remaining) {
+      const int64_t ms = std::max<int64_t>(1, slot.remaining_ms);
       if (!retry_after.has_value() || ms < *retry_after) retry_after = ms;
     }
   }

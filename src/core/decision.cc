@@ -99,8 +99,8 @@ void DecideResult::CopyFrom(const DecideResult& other) {
   probe_taken = other.probe_taken;
   sticky = other.sticky;
   repin_reason = other.repin_reason;
-  excluded = other.excluded;
-  excluded_count = other.excluded_count;
+  excluded_count = std::min(other.excluded_count, excluded.size());
+  std::copy_n(other.excluded.begin(), excluded_count, excluded.begin());
   foreign_name_ = other.foreign_name_;
   foreign_name_size_ = other.foreign_name_size_;
   // Views into `other`'s own buffer are rebound to ours.
