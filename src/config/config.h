@@ -294,9 +294,9 @@ struct JetStreamOutboxConfig {
 };
 
 struct StreamConfig {
-  std::string name;
+  std::string name{};
   // After loading: the effective list (derived per §2 unless `subjects_configured`).
-  std::vector<std::string> subjects;
+  std::vector<std::string> subjects{};
   bool subjects_configured = false;
   int64_t max_age_s = 0;
   int64_t max_bytes = 0;
@@ -304,19 +304,22 @@ struct StreamConfig {
 };
 
 struct StreamsConfig {
-  StreamConfig assignments{"CAF_ASSIGNMENTS", {}, false, 3600, 1LL << 30, 120};
-  StreamConfig results{"CAF_RESULTS", {}, false, 86400, 1LL << 30, 120};
-  StreamConfig acks{"CAF_ACKS", {}, false, 86400, 256LL << 20, 120};
-  StreamConfig usage{"BEAMLINE_USAGE", {}, false, 604800, 4LL << 30, 600};
-  StreamConfig dlq{"ROUTER_DLQ", {}, false, 1209600, 1LL << 30, 120};
+  StreamConfig assignments{.name = "CAF_ASSIGNMENTS", .max_age_s = 3600, .max_bytes = 1LL << 30};
+  StreamConfig results{.name = "CAF_RESULTS", .max_age_s = 86400, .max_bytes = 1LL << 30};
+  StreamConfig acks{.name = "CAF_ACKS", .max_age_s = 86400, .max_bytes = 256LL << 20};
+  StreamConfig usage{.name = "BEAMLINE_USAGE",
+                     .max_age_s = 604800,
+                     .max_bytes = 4LL << 30,
+                     .duplicate_window_s = 600};
+  StreamConfig dlq{.name = "ROUTER_DLQ", .max_age_s = 1209600, .max_bytes = 1LL << 30};
 };
 
 struct ConsumerConfig {
-  std::string durable;
-  std::string filter_subject;
+  std::string durable{};
+  std::string filter_subject{};
   int64_t ack_wait_s = 30;
   int64_t max_deliver = 10;
-  std::vector<int64_t> nak_delays_ms;  // delivery n uses entry n; the last repeats
+  std::vector<int64_t> nak_delays_ms{};  // delivery n uses entry n; the last repeats
   int64_t max_ack_pending = 4096;
   int64_t fetch_batch = 128;
   int64_t fetch_expires_ms = 5000;
@@ -324,24 +327,17 @@ struct ConsumerConfig {
 };
 
 struct ConsumersConfig {
-  ConsumerConfig results{"router-results",
-                         "caf.exec.result.v1",
-                         30,
-                         10,
-                         {1000, 2000, 5000, 10000, 20000, 30000, 60000, 60000, 60000},
-                         4096,
-                         128,
-                         5000,
-                         256};
-  ConsumerConfig acks{"router-acks",
-                      "caf.exec.assign.v1.ack",
-                      30,
-                      5,
-                      {1000, 5000, 15000, 30000},
-                      4096,
-                      128,
-                      5000,
-                      64};
+  ConsumerConfig results{
+      .durable = "router-results",
+      .filter_subject = "caf.exec.result.v1",
+      .max_deliver = 10,
+      .nak_delays_ms = {1000, 2000, 5000, 10000, 20000, 30000, 60000, 60000, 60000},
+      .max_inflight = 256};
+  ConsumerConfig acks{.durable = "router-acks",
+                      .filter_subject = "caf.exec.assign.v1.ack",
+                      .max_deliver = 5,
+                      .nak_delays_ms = {1000, 5000, 15000, 30000},
+                      .max_inflight = 64};
 };
 
 struct JetStreamConfig {
