@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "app/log.h"
@@ -90,7 +92,7 @@ absl::Status Application::Start() {
   maintenance_->Start();
   readiness_.OnChange([this] { UpdateHealth(); });
   UpdateHealth();
-  LogEvent("info", "router.ready",
+  LogEvent("INFO", "main", "router.ready", "router is ready",
            {{"grpc_port", std::to_string(grpc_port_)}, {"http_port", std::to_string(http_port_)},
             {"node_id", config_.node_id}});
   return absl::OkStatus();
@@ -111,7 +113,7 @@ absl::Status Application::OpenStore() {
     for (const auto& [k, v] : ErrorDetails(store.status())) {
       if (k == "cause") cause = v;
     }
-    LogEvent("error", "store.open_failed",
+    LogEvent("ERROR", "store", "store.integrity_failed", "cannot open the policy store",
              {{"path", sopts.path}, {"error", std::string(StdView(store.status().message()))},
               {"cause", cause}});
     return store.status();
@@ -130,18 +132,19 @@ absl::Status Application::OpenStore() {
     }
     auto inserted = registry_->LoadFixtures(fixtures);
     if (!inserted.ok()) {
-      LogEvent("error", "fixtures.invalid",
+      LogEvent("ERROR", "store", "store.row_invalid", "invalid fixture; startup aborted",
                {{"error", std::string(StdView(inserted.status().message()))}});
       return inserted.status();
     }
     if (*inserted > 0) {
-      LogEvent("info", "fixtures.loaded", {{"count", std::to_string(*inserted)}});
+      LogEvent("INFO", "store", "store.fixtures_loaded", "fixtures loaded on first start", {{"count", std::to_string(*inserted)}});
     }
   }
   auto skipped = registry_->ReloadAll();
   if (!skipped.ok()) return skipped.status();
   for (const auto& message : *skipped) {
-    LogEvent("error", "policy.load_failed", {{"error", message}});
+    LogEvent("ERROR", "store", "store.row_invalid", "stored policy skipped: it no longer validates",
+             {{"error", message}});
   }
   readiness_.Set("store", true);
   return absl::OkStatus();
@@ -160,8 +163,9 @@ absl::Status Application::StartGrpc() {
   if (config_.server.grpc_reflection) ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(config_.server.grpc_listen, ::grpc::InsecureServerCredentials(),
-                           &selected_port);
+  auto credentials = ServerCredentials();
+  if (!credentials.ok()) return credentials.status();
+  builder.AddListeningPort(config_.server.grpc_listen, *credentials, &selected_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.server.grpc_max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              static_cast<int>(config_.server.grpc_max_concurrent_streams));
@@ -169,15 +173,41 @@ absl::Status Application::StartGrpc() {
   if (config_.admin.enabled) builder.RegisterService(admin_grpc_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || selected_port == 0) {
-    LogEvent("error", "grpc.bind_failed", {{"listen", config_.server.grpc_listen}});
+    LogEvent("ERROR", "grpc", "router.fatal", "cannot bind the gRPC listener", {{"listen", config_.server.grpc_listen}});
     return absl::UnavailableError(AbslView("cannot bind gRPC listener on " +
                                            config_.server.grpc_listen));
   }
   grpc_port_ = selected_port;
   readiness_.Set("grpc", true);
-  LogEvent("info", "router.listening",
+  LogEvent("INFO", "grpc", "router.listening", "listening",
            {{"grpc_port", std::to_string(grpc_port_)}, {"http_port", std::to_string(http_port_)}});
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<::grpc::ServerCredentials>> Application::ServerCredentials()
+    const {
+  const auto& tls = config_.server.tls;
+  if (!tls.enabled) return ::grpc::InsecureServerCredentials();
+  auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::FailedPreconditionError(AbslView("cannot read " + path));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  };
+  auto cert = read(tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = read(tls.key_file);
+  if (!key.ok()) return key.status();
+  ::grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    auto ca = read(tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return ::grpc::SslServerCredentials(options);
 }
 
 void Application::UpdateHealth() {
@@ -203,7 +233,7 @@ void Application::Shutdown() {
   }
   if (maintenance_) maintenance_->Stop();
   if (http_) http_->Stop();
-  LogEvent("info", "router.stopped");
+  LogEvent("INFO", "main", "router.shutdown.complete", "shutdown complete");
 }
 
 void Application::Wait() {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "app/maintenance.h"
 #include "base/system_clock.h"
 #include "config/admin_auth.h"
@@ -52,6 +53,8 @@ class Application {
   absl::Status OpenStore();
   absl::Status StartGrpc();
   void UpdateHealth();
+  // Insecure, or TLS (optionally mutual) from server.tls.
+  absl::StatusOr<std::shared_ptr<::grpc::ServerCredentials>> ServerCredentials() const;
 
   const config::Config config_;
   SystemClock clock_;

@@ -1,7 +1,9 @@
 #pragma once
-// Minimal structured startup/shutdown logging: one JSON object per line on stdout with ts,
-// level, msg and fields. The full logger (levels from config, redaction, rate limiting) arrives
-// with the observability issue (#3). Thread-safe (one write per line).
+// Lifecycle logging in the record format of OBS §5.1: one JSON object per line on stdout with
+// timestamp (RFC 3339, microseconds), level, component "router", subsystem, event, message and
+// a `context` object. Only lifecycle and error events use it; nothing is logged per request.
+// The full logger (log.level, redaction, rate limiting, file output) arrives with the
+// observability issue (#3). Thread-safe (one write per line).
 
 #include <initializer_list>
 #include <string>
@@ -12,7 +14,8 @@ namespace router::app {
 
 using LogField = std::pair<std::string_view, std::string>;
 
-void LogEvent(std::string_view level, std::string_view msg,
-              std::initializer_list<LogField> fields = {});
+// level: "ERROR" | "WARN" | "INFO" | "DEBUG"; event: the catalogue name (OBS §5.2).
+void LogEvent(std::string_view level, std::string_view subsystem, std::string_view event,
+              std::string_view message, std::initializer_list<LogField> context = {});
 
 }  // namespace router::app

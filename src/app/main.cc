@@ -50,10 +50,14 @@ int Run(int argc, char** argv) {
     std::cout << router::config::PrintConfigToml(*config);
     return 0;
   }
+  router::app::LogEvent("INFO", "main", "router.starting", "starting",
+                        {{"version", kVersion},
+                         {"config_path", config->config_file},
+                         {"node_id", config->node_id}});
   if (!config->nats.url.empty()) {
-    router::app::LogEvent("warn", "nats.not_available",
-                          {{"reason", "the NATS transport arrives with issue #4; nats.url is "
-                                      "accepted and ignored by this build"}});
+    router::app::LogEvent("WARN", "nats", "nats.connect_failed",
+                          "the NATS transport arrives with issue #4; nats.url is accepted and "
+                          "ignored by this build");
   }
 
   // Block the shutdown signals in every thread; one thread waits for them.
@@ -66,14 +70,15 @@ int Run(int argc, char** argv) {
   router::app::Application app(*std::move(config));
   if (auto s = app.Start(); !s.ok()) {
     std::string message(router::StdView(s.message()));
-    router::app::LogEvent("error", "router.start_failed", {{"error", message}});
+    router::app::LogEvent("ERROR", "main", "router.fatal", "startup failed", {{"error", message}});
     std::cerr << message << "\n";
     return 1;
   }
   std::thread signal_waiter([&app, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
-    router::app::LogEvent("info", "router.shutdown", {{"signal", std::to_string(sig)}});
+    router::app::LogEvent("INFO", "main", "router.shutdown.begin", "shutdown requested",
+                          {{"signal", std::to_string(sig)}});
     app.Shutdown();
   });
   app.Wait();

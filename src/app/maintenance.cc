@@ -56,11 +56,13 @@ void MaintenanceLoop::Tick(int64_t now_ms) {
       last_data_version_ = *version;
       auto skipped = registry_.ReloadAll();
       if (!skipped.ok()) {
-        LogEvent("error", "policy.reload_failed",
+        LogEvent("ERROR", "store", "store.write_failed", "reload after an external change failed",
                  {{"error", std::string(StdView(skipped.status().message()))}});
       } else {
-        LogEvent("info", "policy.reloaded", {{"reason", "external_write"}});
-        for (const auto& m : *skipped) LogEvent("error", "policy.load_failed", {{"error", m}});
+        LogEvent("INFO", "store", "store.changed", "external change picked up");
+        for (const auto& m : *skipped) {
+          LogEvent("ERROR", "store", "store.row_invalid", "stored policy skipped", {{"error", m}});
+        }
       }
     }
   }
@@ -72,7 +74,7 @@ void MaintenanceLoop::Tick(int64_t now_ms) {
     next_purge_ms_ = now_ms + kDayMs;
     auto purged = store_.PurgeAuditOlderThan(now_ms - options_.audit_retention_days * kDayMs);
     if (purged.ok() && *purged > 0) {
-      LogEvent("info", "audit.purged", {{"rows", std::to_string(*purged)}});
+      LogEvent("INFO", "store", "store.audit_purged", "old audit rows purged", {{"rows", std::to_string(*purged)}});
     }
   }
 }

@@ -117,9 +117,9 @@ class RouterProcess:
                     line = self._lines[seen]
                     seen += 1
                     rec = _parse_json_line(line)
-                    if rec and rec.get("msg") == "router.listening":
-                        self.grpc_port = int(rec["grpc_port"])
-                        self.http_port = int(rec["http_port"])
+                    if rec and rec.get("event") == "router.listening":
+                        self.grpc_port = int(rec["context"]["grpc_port"])
+                        self.http_port = int(rec["context"]["http_port"])
                         return
                 if self.proc.poll() is not None and not self._reader.is_alive():
                     raise RouterStartError(f"router exited with {self.proc.returncode}")
@@ -186,7 +186,7 @@ class RouterProcess:
         deadline = time.monotonic() + timeout
         with self._lines_cv:
             while True:
-                if any((_parse_json_line(l) or {}).get("msg") == msg for l in self._lines):
+                if any((_parse_json_line(l) or {}).get("event") == msg for l in self._lines):
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):

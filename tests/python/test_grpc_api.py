@@ -1127,15 +1127,18 @@ class LifecycleTest(unittest.TestCase):
         router = RouterProcess("", {}).start()
         try:
             self.assertEqual(router.http_get("/health")[0], 200)
-            listening = [r for r in router.log_records() if r.get("msg") == "router.listening"]
+            listening = [r for r in router.log_records() if r.get("event") == "router.listening"]
             self.assertEqual(len(listening), 1)
-            self.assertEqual(listening[0]["level"], "info")
-            self.assertIsInstance(listening[0]["ts_ms"], int)
+            self.assertEqual(listening[0]["level"], "INFO")
+            self.assertEqual(listening[0]["component"], "router")
+            self.assertRegex(listening[0]["timestamp"],
+                             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
             self.assertTrue(router.wait_for_log("router.ready"), "router.ready never logged")
         finally:
             rc = router.stop()
         self.assertEqual(rc, 0, "graceful shutdown exits 0")
-        msgs = [r.get("msg") for r in router.log_records()]
+        msgs = [r.get("event") for r in router.log_records()]
+        self.assertIn("router.starting", msgs)
         self.assertIn("router.shutdown.begin", msgs)
         self.assertIn("router.shutdown.complete", msgs)
 
