@@ -339,19 +339,6 @@ std::string UsageText() {
 CliParseResult ParseCommandLine(int argc, const char* const* argv) {
   CliParseResult result;
   CommandLine& f = result.flags;
-  CLI::App app{"beamline-router", "beamline-router"};
-  std::string config_path, grpc_listen, http_listen, data_dir, log_level, nats_url;
-  CLI::Option* o_config = app.add_option("--config", config_path);
-  CLI::Option* o_grpc = app.add_option("--grpc-listen", grpc_listen);
-  CLI::Option* o_http = app.add_option("--http-listen", http_listen);
-  CLI::Option* o_data = app.add_option("--data-dir", data_dir);
-  CLI::Option* o_level = app.add_option("--log-level", log_level);
-  CLI::Option* o_nats = app.add_option("--nats-url", nats_url);
-  app.add_flag("--check-config", f.check_config);
-  app.add_flag("--enable-testing-hooks", f.enable_testing_hooks);
-  app.add_flag("--print-config", f.print_config);
-  app.add_flag("--print-metrics-catalogue", f.print_metrics_catalogue);
-  app.add_flag("--version", f.version);
   // CLI11 2.1 reads `--opt=` (empty value) as "no value" and takes the next argument instead;
   // split `--opt=value` into two arguments so an empty value stays a value (§3: an empty NATS
   // URL turns NATS off).
@@ -371,29 +358,37 @@ CliParseResult ParseCommandLine(int argc, const char* const* argv) {
   }
   std::vector<const char*> split_argv;
   for (const std::string& a : args) split_argv.push_back(a.c_str());
-  // CLI11 signals --help and every usage error by throwing; this is its only call site.
+
+  // CLI11 signals --help and every usage error by throwing; this block is its only call site.
   try {
+    CLI::App app{"beamline-router", "beamline-router"};
+    std::string config_path, grpc_listen, http_listen, data_dir, log_level, nats_url;
+    CLI::Option* o_config = app.add_option("--config", config_path);
+    CLI::Option* o_grpc = app.add_option("--grpc-listen", grpc_listen);
+    CLI::Option* o_http = app.add_option("--http-listen", http_listen);
+    CLI::Option* o_data = app.add_option("--data-dir", data_dir);
+    CLI::Option* o_level = app.add_option("--log-level", log_level);
+    CLI::Option* o_nats = app.add_option("--nats-url", nats_url);
+    app.add_flag("--check-config", f.check_config);
+    app.add_flag("--enable-testing-hooks", f.enable_testing_hooks);
+    app.add_flag("--print-config", f.print_config);
+    app.add_flag("--print-metrics-catalogue", f.print_metrics_catalogue);
+    app.add_flag("--version", f.version);
     app.parse(static_cast<int>(split_argv.size()), split_argv.data());
+    if (o_config->count() > 0) f.config_path = config_path;
+    if (o_grpc->count() > 0) f.overrides.grpc_listen = grpc_listen;
+    if (o_http->count() > 0) f.overrides.http_listen = http_listen;
+    if (o_data->count() > 0) f.overrides.data_dir = data_dir;
+    if (o_level->count() > 0) f.overrides.log_level = log_level;
+    if (o_nats->count() > 0) f.overrides.nats_url = nats_url;
   } catch (const CLI::CallForHelp&) {
     f.help = true;
     result.exit_code = 0;
     result.output = UsageText();
-    return result;
-  } catch (const CLI::ParseError& e) {
+  } catch (const std::exception& e) {  // CLI::ParseError and anything else
     result.exit_code = 2;
     result.output = std::string("beamline-router: ") + e.what() + "\n\n" + UsageText();
-    return result;
-  } catch (const std::exception& e) {
-    result.exit_code = 2;
-    result.output = std::string("beamline-router: ") + e.what() + "\n\n" + UsageText();
-    return result;
   }
-  if (o_config->count() > 0) f.config_path = config_path;
-  if (o_grpc->count() > 0) f.overrides.grpc_listen = grpc_listen;
-  if (o_http->count() > 0) f.overrides.http_listen = http_listen;
-  if (o_data->count() > 0) f.overrides.data_dir = data_dir;
-  if (o_level->count() > 0) f.overrides.log_level = log_level;
-  if (o_nats->count() > 0) f.overrides.nats_url = nats_url;
   return result;
 }
 

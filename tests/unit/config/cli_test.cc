@@ -69,11 +69,12 @@ TEST(ParseCommandLineTest, HelpExitsZeroWithUsage) {
 
 // §4: usage errors exit 2 with the problem and the usage text.
 TEST(ParseCommandLineTest, UsageErrorsExitTwo) {
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"beamline-router", "--bogus"},
-                                             {"beamline-router", "positional"},
-                                             {"beamline-router", "--config"},
-                                             {"beamline-router", "--admin-api-key", "k"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"beamline-router", "--bogus"},
+           {"beamline-router", "positional"},
+           {"beamline-router", "--config"},
+           {"beamline-router", "--admin-api-key", "k"},
+           {"beamline-router", "--log-level", "info", "--log-level", "debug"}}) {
     CliParseResult r = ParseCommandLine(args);
     EXPECT_EQ(r.exit_code, 2) << args[1];
     EXPECT_EQ(r.output.rfind("beamline-router: ", 0), 0u) << r.output;
