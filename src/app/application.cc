@@ -14,6 +14,7 @@
 
 #include "app/log.h"
 #include "base/errors.h"
+#include "config/config_loader.h"
 #include "core/random.h"
 #include "store/sqlite_policy_store.h"
 
@@ -30,19 +31,6 @@ store::IntegrityCheck ToStoreIntegrity(config::IntegrityCheck c) {
     case config::IntegrityCheck::kQuick: break;
   }
   return store::IntegrityCheck::kQuick;
-}
-
-absl::Status EnsureDataDir(const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(
-          AbslView("cannot create data_dir " + dir + ": " + ec.message()));
-    }
-    ::chmod(dir.c_str(), 0700);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -99,7 +87,7 @@ absl::Status Application::Start() {
 }
 
 absl::Status Application::OpenStore() {
-  if (auto s = EnsureDataDir(config_.data_dir); !s.ok()) return s;
+  if (auto s = config::PrepareDataDir(config_); !s.ok()) return s;
   store::SqliteOptions sopts;
   sopts.path = config_.policy_store.sqlite_path.empty()
                    ? config_.data_dir + "/policies.db"
