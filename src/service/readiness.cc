@@ -1,31 +1,9 @@
 #include "service/readiness.h"
 
+#include "policy/json_tree.h"
+
 namespace router::service {
-namespace {
-
-void AppendJsonString(std::string& out, const std::string& s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-}  // namespace
+using policy::AppendJsonString;
 
 Readiness::Readiness(std::vector<std::string> checks) {
   for (auto& name : checks) checks_.push_back(CheckState{std::move(name), false, "starting", 0});
