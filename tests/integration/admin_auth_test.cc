@@ -163,6 +163,13 @@ TEST_F(AdminAuthTest, EffectiveTenant) {
   EXPECT_TRUE(IsError(GetWithHeaders({{"x-api-key", kAdminKey}}, "eff_tenant", ""),
                       grpc::StatusCode::INVALID_ARGUMENT,
                       "invalid GetPolicyRequest: policy_id is required", "invalid_request"));
+  EXPECT_TRUE(IsError(c().Delete("eff_tenant", ""), grpc::StatusCode::INVALID_ARGUMENT,
+                      "invalid DeletePolicyRequest: policy_id is required", "invalid_request"));
+  EXPECT_TRUE(IsError(c().List("", nullptr), grpc::StatusCode::INVALID_ARGUMENT,
+                      "tenant_id cannot be empty", "invalid_request"));
+  // Authentication comes before the tenant checks.
+  EXPECT_TRUE(IsError(GetWithHeaders({{"x-api-key", "wrong-key"}}, "", ""),
+                      grpc::StatusCode::UNAUTHENTICATED, kUnauthenticated, "unauthenticated"));
 }
 
 // §13.29 (status methods) / §10.

@@ -375,6 +375,26 @@ TEST_F(AdminPolicyTest, InvalidExamplesRejectedWithExpectedText) {
   EXPECT_EQ(count, 3);
 }
 
+// §6.2 document -> legacy view: `weights` providers in byte order, the legacy `fallback` as the
+// last rule with its conditions rendered in clause form.
+TEST_F(AdminPolicyTest, LegacyViewOfLegacyFixture) {
+  fv1::AdminPolicy got;
+  ASSERT_TRUE(IsOk(c().Get("default_tenant", "legacy_format", &got)));
+  ASSERT_EQ(got.providers_size(), 2);
+  EXPECT_EQ(got.providers(0).id(), "mistral");
+  EXPECT_DOUBLE_EQ(got.providers(0).weight(), 0.35);
+  EXPECT_EQ(got.providers(1).id(), "openai");
+  EXPECT_DOUBLE_EQ(got.providers(1).weight(), 0.65);
+  EXPECT_TRUE(got.sticky());
+  ASSERT_EQ(got.rules_size(), 1);
+  EXPECT_EQ(got.rules(0).match(), "status:all_providers_failed|timeout");
+  EXPECT_EQ(got.rules(0).fallback(), "local_llm");
+  // Legacy members are kept as written in the canonical document.
+  EXPECT_NE(got.policy_json().find(R"("weights":{"mistral":0.35,"openai":0.65})"),
+            std::string::npos)
+      << got.policy_json();
+}
+
 // Built-in fixtures (configuration.md policy_store.fixtures_dir empty).
 TEST_F(AdminPolicyTest, BuiltinFixturesListed) {
   std::vector<fv1::AdminPolicy> list;

@@ -81,6 +81,24 @@ TEST_F(BadInputTest, ContextBounds) {
       grpc::StatusCode::INVALID_ARGUMENT, "context.big: exceeds 1024 bytes", "invalid_request"));
   EXPECT_TRUE(IsOk(
       c().Decide(MakeRequest("bad_input_tenant", "p", {{"big", std::string(1024, 'v')}}), &d)));
+  // Reserved keys are format-checked at step 1 (§3.2).
+  EXPECT_TRUE(IsError(
+      c().Decide(MakeRequest("bad_input_tenant", "p", {{"idempotency_key", std::string(257, 'i')}}),
+                 &d),
+      grpc::StatusCode::INVALID_ARGUMENT,
+      "context.idempotency_key: must be 1-256 bytes without control characters",
+      "invalid_request"));
+  EXPECT_TRUE(IsError(c().Decide(MakeRequest("bad_input_tenant", "p",
+                                             {{"idempotency_key",
+                                               "a\x01"
+                                               "b"}}),
+                                 &d),
+                      grpc::StatusCode::INVALID_ARGUMENT,
+                      "context.idempotency_key: must be 1-256 bytes without control characters",
+                      "invalid_request"));
+  EXPECT_TRUE(IsError(c().Decide(MakeRequest("bad_input_tenant", "p", {{"attempt", "1001"}}), &d),
+                      grpc::StatusCode::INVALID_ARGUMENT,
+                      "context.attempt: must be a non-negative integer", "invalid_request"));
   ExpectStillServing();
 }
 

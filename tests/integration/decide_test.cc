@@ -91,6 +91,47 @@ TEST_F(DecideTest, Scenario04StickySession) {
   EXPECT_EQ(other.reason(), "weighted");
 }
 
+// POL §3.3 sticky explanation texts; session values never appear, only the key name.
+TEST_F(DecideTest, StickyExplanationSteps) {
+  ASSERT_TRUE(IsOk(c().Upsert(
+      "sticky_expl_tenant", "p",
+      R"({"version":"1.0","providers":[{"name":"openai","weight":0.7},{"name":"anthropic","weight":0.3}],"sticky":{"enabled":true}})")));
+  auto has_step = [](const fv1::RouteDecision& d, const std::string& step) {
+    for (const auto& s : d.explanation().steps()) {
+      if (s == step) return true;
+    }
+    return false;
+  };
+  auto leaks = [](const fv1::RouteDecision& d, const std::string& value) {
+    for (const auto& s : d.explanation().steps()) {
+      if (s.find(value) != std::string::npos) return true;
+    }
+    return false;
+  };
+  auto req = MakeRequest("sticky_expl_tenant", "p",
+                         {{"session_id", "secret-session-value"}, {"explain", "true"}});
+  fv1::RouteDecision d;
+  ASSERT_TRUE(IsOk(c().Decide(req, &d)));
+  EXPECT_TRUE(has_step(d, "sticky: miss on session_id")) << d.explanation().ShortDebugString();
+  EXPECT_FALSE(leaks(d, "secret-session-value")) << d.explanation().ShortDebugString();
+  ASSERT_TRUE(IsOk(c().Decide(req, &d)));
+  EXPECT_EQ(d.reason(), "sticky");
+  EXPECT_TRUE(has_step(d, "sticky: hit on session_id -> " + d.provider_id()))
+      << d.explanation().ShortDebugString();
+  EXPECT_FALSE(leaks(d, "secret-session-value")) << d.explanation().ShortDebugString();
+  // An empty or over-long (> 256 bytes) value disables stickiness for the request, no error.
+  for (const std::string& value : {std::string(), std::string(257, 's')}) {
+    ASSERT_TRUE(IsOk(c().Decide(
+        MakeRequest("sticky_expl_tenant", "p", {{"session_id", value}, {"explain", "true"}}), &d)));
+    EXPECT_EQ(d.reason(), "weighted");
+    EXPECT_TRUE(has_step(d, "sticky: no usable value for session_id"))
+        << d.explanation().ShortDebugString();
+    ASSERT_TRUE(IsOk(c().Decide(
+        MakeRequest("sticky_expl_tenant", "p", {{"session_id", value}, {"explain", "true"}}), &d)));
+    EXPECT_EQ(d.reason(), "weighted") << "no pin for an unusable session value";
+  }
+}
+
 // §13.5: policy_id resolution (field -> context -> "default").
 TEST_F(DecideTest, Scenario05PolicyIdResolution) {
   fv1::RouteDecision d;
@@ -134,10 +175,15 @@ TEST_F(DecideTest, Scenario09StaticNoProvider) {
   ASSERT_TRUE(IsOk(c().Upsert(
       "s09_tenant", "zero_with_target",
       R"({"version":"1.0","providers":[{"name":"openai","weight":0},{"name":"anthropic","weight":0}],"fallbacks":[{"to":"local_llm"}]})")));
-  ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s09_tenant", "zero_with_target"), &d)));
+  ASSERT_TRUE(
+      IsOk(c().Decide(MakeRequest("s09_tenant", "zero_with_target", {{"explain", "true"}}), &d)));
   EXPECT_EQ(d.provider_id(), "local_llm");
   EXPECT_EQ(d.reason(), "fallback");
   EXPECT_EQ(d.priority(), 25);
+  ASSERT_GE(d.explanation().steps_size(), 1);
+  EXPECT_EQ(d.explanation().steps(d.explanation().steps_size() - 1),
+            "fallback_chain: status=no_weighted_provider -> local_llm")
+      << d.explanation().ShortDebugString();
 }
 
 // §13.11: re-decision with rule {when:{status:["timeout"]}, retry:2, to:anthropic}.
@@ -147,9 +193,10 @@ TEST_F(DecideTest, Scenario11ReDecision) {
       R"({"version":"1.0","providers":[{"name":"openai","weight":0.7},{"name":"anthropic","weight":0.3}],)"
       R"("fallbacks":[{"when":{"status":["timeout"]},"retry":2,"to":"anthropic"}]})")));
   fv1::RouteDecision d;
-  ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s11_tenant", "redecide",
-                                          {{"status", "timeout"}, {"previous_provider", "openai"}}),
-                              &d)));
+  ASSERT_TRUE(IsOk(c().Decide(
+      MakeRequest("s11_tenant", "redecide",
+                  {{"status", "timeout"}, {"previous_provider", "openai"}, {"explain", "true"}}),
+      &d)));
   EXPECT_EQ(d.provider_id(), "openai");
   EXPECT_EQ(d.reason(), "retry");
   EXPECT_EQ(d.priority(), 50);
@@ -160,6 +207,12 @@ TEST_F(DecideTest, Scenario11ReDecision) {
   int backoff = std::stoi(Meta(d, "backoff_ms"));
   EXPECT_GE(backoff, 100);
   EXPECT_LE(backoff, 110);
+  ASSERT_GE(d.explanation().steps_size(), 3) << d.explanation().ShortDebugString();
+  EXPECT_EQ(d.explanation().steps(0), "policy: s11_tenant/redecide v1, strategy weighted");
+  EXPECT_EQ(d.explanation().steps(1),
+            "failure_path: status=timeout previous_provider=openai attempt=0");
+  EXPECT_EQ(d.explanation().steps(2), "failure_path: rule 0 -> retry 1/2 on openai, backoff " +
+                                          Meta(d, "backoff_ms") + " ms");
 
   ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s11_tenant", "redecide",
                                           {{"status", "timeout"},
@@ -171,6 +224,10 @@ TEST_F(DecideTest, Scenario11ReDecision) {
   EXPECT_EQ(d.reason(), "fallback");
   EXPECT_EQ(d.priority(), 25);
   EXPECT_EQ(Meta(d, "fallback_rule"), "0");
+  ASSERT_GE(d.explanation().steps_size(), 3) << d.explanation().ShortDebugString();
+  EXPECT_EQ(d.explanation().steps(1),
+            "failure_path: status=timeout previous_provider=openai attempt=2");
+  EXPECT_EQ(d.explanation().steps(2), "failure_path: rule 0 -> fallback to anthropic");
   bool exhausted = false;
   for (const auto& e : d.explanation().excluded_providers()) {
     if (e.provider_id() == "openai" && e.reason() == "retries_exhausted") exhausted = true;
@@ -248,6 +305,13 @@ TEST_F(DecideTest, Scenario13Metadata) {
                  {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})));
   EXPECT_EQ(d.metadata().count("correlation_id"), 0u);
   EXPECT_EQ(Meta(d, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+  // x-correlation-id wins over correlation-id; a value over 256 bytes is ignored.
+  ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s13_tenant", "meta"), &d,
+                              {{"x-correlation-id", "first"}, {"correlation-id", "second"}})));
+  EXPECT_EQ(Meta(d, "correlation_id"), "first");
+  ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s13_tenant", "meta"), &d,
+                              {{"x-correlation-id", std::string(257, 'c')}})));
+  EXPECT_EQ(d.metadata().count("correlation_id"), 0u) << Meta(d, "correlation_id").size();
   // Decision ids are fresh per decision.
   fv1::RouteDecision d2;
   ASSERT_TRUE(IsOk(c().Decide(MakeRequest("s13_tenant", "meta"), &d2)));
@@ -285,6 +349,13 @@ TEST_F(DecideTest, Scenario14Explanation) {
     ASSERT_EQ(d.explanation().excluded_providers_size(), 1);
     EXPECT_EQ(d.explanation().excluded_providers(0).provider_id(), "local_llm");
     EXPECT_EQ(d.explanation().excluded_providers(0).reason(), "zero_weight");
+    // `verbose` adds one `provider:` line per provider.
+    int provider_lines = 0;
+    for (const auto& step : d.explanation().steps()) {
+      if (step.rfind("provider: ", 0) == 0) ++provider_lines;
+    }
+    EXPECT_EQ(provider_lines, ctx.second == "verbose" ? 3 : 0)
+        << d.explanation().ShortDebugString();
   }
 }
 

@@ -2,6 +2,8 @@
 // reflection part) and 30 (golden encodings with the predecessor's field numbers; GetAssignment
 // without NATS).
 
+#include <signal.h>
+
 #include <algorithm>
 
 #include "itest_support.h"
@@ -198,6 +200,62 @@ TEST_F(HealthCompatTest, Scenario30GetAssignmentWithoutNats) {
   EXPECT_TRUE(
       IsError(c().admin->GetAssignment(ctx4.get(), req, &resp), grpc::StatusCode::PERMISSION_DENIED,
               "permission denied: read on tenant \"test_tenant\" required", "permission_denied"));
+}
+
+// §11 / OBS §7.3: Watch sends the current status first.
+TEST_F(HealthCompatTest, HealthWatchSendsCurrentStatus) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  static const char kMethod[] = "/grpc.health.v1.Health/Watch";
+  grpc::internal::RpcMethod rpc(kMethod, grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel(), rpc, &ctx,
+                                                                    ToByteBuffer("")));
+  grpc::ByteBuffer first;
+  ASSERT_TRUE(reader->Read(&first));
+  EXPECT_EQ(FromByteBuffer(first), VarintField(1, kServing));
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+// §11 / OBS §7.4: SIGTERM flips health to NOT_SERVING at once, while the server still answers
+// during server.shutdown_delay_ms; then the process exits 0.
+TEST(ShutdownTest, HealthFlipsToNotServingBeforeDraining) {
+  RouterOptions opts;
+  opts.config_toml = "[server]\nshutdown_delay_ms = 1500\n";
+  opts.env.push_back(AdminKeyEnv());
+  RouterProcess router(opts);
+  ASSERT_TRUE(StartReady(router).ok());
+  auto channel = MakeChannel(router.grpc_target());
+  int serving = 0;
+  ASSERT_TRUE(IsOk(HealthCheck(channel.get(), "beamline.flow.v1.RouterAdmin", &serving)));
+  ASSERT_EQ(serving, kServing);
+
+  router.Signal(SIGTERM);
+  ASSERT_TRUE(router::testing::WaitFor(
+                  [&] {
+                    int s = 0;
+                    return HealthCheck(channel.get(), "", &s).ok() && s == kNotServing;
+                  },
+                  std::chrono::seconds(5), "health \"\" NOT_SERVING")
+                  .ok());
+  // Still within the delay: every method is still served.
+  for (const char* service : {"beamline.flow.v1.Router", "beamline.flow.v1.RouterAdmin"}) {
+    SCOPED_TRACE(service);
+    ASSERT_TRUE(IsOk(HealthCheck(channel.get(), service, &serving)));
+    EXPECT_EQ(serving, kNotServing);
+  }
+  Clients c(router.grpc_target());
+  fv1::RouteDecision d;
+  EXPECT_TRUE(IsOk(c.Decide(MakeRequest("default_tenant", "default"), &d)));
+  c.channel.reset();
+  c.router.reset();
+  c.admin.reset();
+  channel.reset();
+
+  auto code = router.WaitExit(std::chrono::seconds(30));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << router.ReadStderr();
 }
 
 }  // namespace

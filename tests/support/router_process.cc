@@ -289,15 +289,22 @@ void RouterProcess::Kill() {
   Reap(true);
 }
 
+void RouterProcess::Signal(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+absl::StatusOr<int> RouterProcess::WaitExit(std::chrono::milliseconds timeout) {
+  absl::Status wait = WaitFor([&] { return !Running(); }, timeout, "the router to exit");
+  if (!wait.ok()) return wait;
+  return last_exit_code_;
+}
+
 absl::StatusOr<int> RouterProcess::Terminate(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return last_exit_code_;
-  ::kill(pid_, SIGTERM);
-  absl::Status wait = WaitFor([&] { return !Running(); }, timeout, "the router to exit");
-  if (!wait.ok()) {
-    Kill();
-    return wait;
-  }
-  return last_exit_code_;
+  Signal(SIGTERM);
+  auto code = WaitExit(timeout);
+  if (!code.ok()) Kill();
+  return code;
 }
 
 absl::Status RouterProcess::Restart() {

@@ -70,6 +70,11 @@ class RouterProcess {
   // SIGTERM, then waits up to `timeout` for the exit; returns the exit code (128 + signal when
   // signalled). DEADLINE_EXCEEDED (process then SIGKILLed) when it did not exit in time.
   absl::StatusOr<int> Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Sends `signal` to the running process (no-op when not running); does not wait.
+  void Signal(int signal);
+  // Waits up to `timeout` for the process to exit; returns its exit code (128 + signal when
+  // signalled). DEADLINE_EXCEEDED when it is still running (it is left running).
+  absl::StatusOr<int> WaitExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Kill() then Start() on the same data dir.
   absl::Status Restart();
 
