@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the service unit tests: a std::map-backed RequestContext, a temp directory
-// per test, and a compile-and-stamp helper for policy documents. Test-only; thread-compatible.
+// per test, a compile-and-stamp helper for policy documents, and a fixture with a real
+// SqlitePolicyStore + PolicyRegistry. Test-only; thread-compatible.
 
 #include <gtest/gtest.h>
 
@@ -15,11 +16,16 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/errors.h"
+#include "core/snapshot.h"
 #include "policy/compiled_policy.h"
 #include "policy/policy_compiler.h"
+#include "service/policy_registry.h"
 #include "service/request_context.h"
+#include "store/sqlite_policy_store.h"
+#include "support/fake_clock.h"
 
 namespace router::service::testutil {
 
@@ -83,5 +89,40 @@ inline policy::CompiledPolicyPtr CompileStamped(std::string_view json, std::stri
   copy->version = version;
   return copy;
 }
+
+// A real SqlitePolicyStore in a fresh temp dir, an empty snapshot holder and a PolicyRegistry
+// over both.
+class StoreBackedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteOptions options;
+    options.path = dir_.File("policies.db");
+    options.clock = &clock_;
+    auto opened = store::SqlitePolicyStore::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(opened).value();
+    registry_ = std::make_unique<PolicyRegistry>(*store_, snapshots_);
+  }
+
+  // The compiled policy published under (tenant, policy), or nullptr.
+  const policy::CompiledPolicy* Published(std::string_view tenant, std::string_view policy) {
+    snapshot_ = snapshots_.Load();
+    const auto* found = snapshot_->Find(tenant, policy);
+    return found == nullptr ? nullptr : found->get();
+  }
+
+  std::vector<store::AuditRecord> Audit() {
+    auto records = store_->ListAudit(store::AuditQuery{});
+    EXPECT_TRUE(records.ok()) << records.status();
+    return records.ok() ? *records : std::vector<store::AuditRecord>{};
+  }
+
+  TempDir dir_;
+  router::testing::FakeClock clock_;
+  std::unique_ptr<store::SqlitePolicyStore> store_;
+  core::SnapshotHolder snapshots_;
+  std::unique_ptr<PolicyRegistry> registry_;
+  core::SnapshotPtr snapshot_;  // keeps the last Published() result alive
+};
 
 }  // namespace router::service::testutil
