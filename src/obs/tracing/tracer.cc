@@ -191,6 +191,8 @@ void Tracer::ExporterLoop() {
 
 void Tracer::ExportPending(bool final_flush, std::chrono::steady_clock::time_point deadline) {
   for (;;) {
+    // Once Shutdown has begun, the rest belongs to the final flush and its deadline.
+    if (!final_flush && closed_.load(std::memory_order_acquire)) return;
     std::chrono::milliseconds timeout(options_.otlp_timeout_ms);
     if (final_flush) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -28,6 +28,7 @@ struct ReceivedRequest {
 class OtlpReceiver {
  public:
   OtlpReceiver() {
+    server_.set_tcp_nodelay(true);
     server_.Post(R"(/.*)",
                  [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
     port_ = server_.bind_to_any_port("127.0.0.1");
