@@ -742,6 +742,21 @@ TEST_F(DecisionServiceTest, DecideWritesAPin) {
   EXPECT_EQ(again.priority, 100);
 }
 
+TEST_F(DecisionServiceTest, UnusableSessionValueIsNotStickyAndNoError) {
+  // §3.2: a session value that is empty or longer than 256 bytes disables stickiness, no error.
+  Publish(kSticky);
+  for (std::string value : {std::string(""), std::string(257, 's')}) {
+    MapRequestContext ctx{{"session_id", value}};
+    DecideOutput first = Decide(ctx);
+    ASSERT_TRUE(first.status.ok()) << first.status;
+    EXPECT_EQ(first.reason, "weighted");
+    EXPECT_EQ(Decide(ctx).reason, "weighted");
+  }
+  MapRequestContext at_limit{{"session_id", std::string(256, 's')}};
+  EXPECT_EQ(Decide(at_limit).reason, "weighted");
+  EXPECT_EQ(Decide(at_limit).reason, "sticky");
+}
+
 TEST_F(DecisionServiceTest, DryRunWritesNoPin) {
   Publish(kSticky);
   MapRequestContext ctx{{"session_id", "s1"}};
