@@ -164,7 +164,7 @@ void Tracer::RequestFlush() {
   if (!enabled_) return;
   {
     absl::MutexLock lock(&mu_);
-    flush_requested_ = true;
+    flush_requested_.store(true, std::memory_order_relaxed);
   }
   wake_.Signal();
 }
@@ -175,12 +175,13 @@ void Tracer::ExporterLoop() {
     {
       absl::MutexLock lock(&mu_);
       const absl::Time deadline = absl::Now() + interval;
-      while (!stopping_ && !flush_requested_ &&
+      while (!stopping_.load(std::memory_order_relaxed) &&
+             !flush_requested_.load(std::memory_order_relaxed) &&
              queue_spans_.load(std::memory_order_relaxed) < static_cast<int64_t>(batch_max_)) {
         if (wake_.WaitWithDeadline(&mu_, deadline)) break;  // the interval elapsed
       }
-      if (stopping_) break;
-      flush_requested_ = false;
+      if (stopping_.load(std::memory_order_relaxed)) break;
+      flush_requested_.store(false, std::memory_order_relaxed);
     }
     ExportPending(/*final_flush=*/false, {});
   }
@@ -238,7 +239,7 @@ void Tracer::ExportPending(bool final_flush, std::chrono::steady_clock::time_poi
 bool Tracer::BackoffWait(std::chrono::milliseconds delay) {
   absl::MutexLock lock(&mu_);
   const absl::Time deadline = absl::Now() + absl::FromChrono(delay);
-  while (!stopping_) {
+  while (!stopping_.load(std::memory_order_relaxed)) {
     if (wake_.WaitWithDeadline(&mu_, deadline)) return true;
   }
   return false;
@@ -250,7 +251,7 @@ void Tracer::Shutdown() {
   closed_.store(true, std::memory_order_release);
   {
     absl::MutexLock lock(&mu_);
-    stopping_ = true;
+    stopping_.store(true, std::memory_order_relaxed);
   }
   wake_.SignalAll();
   if (thread_.joinable()) thread_.join();

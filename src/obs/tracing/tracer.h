@@ -23,7 +23,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
@@ -119,8 +118,10 @@ class Tracer {
 
   absl::Mutex mu_;
   absl::CondVar wake_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // Changed only under mu_ (so a waiter cannot miss the change) but atomic, relaxed: Debian's
+  // absl is not built for ThreadSanitizer, which then cannot see mu_ and would report the flags.
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> flush_requested_{false};
   std::atomic<bool> shut_down_{false};  // Shutdown() ran (exchange makes it idempotent)
 
   // Set before the final flush: spans ended afterwards are dropped as `shutdown`. Acquire/
