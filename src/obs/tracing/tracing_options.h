@@ -40,11 +40,11 @@ struct TracingOptions {
   int64_t retry_backoff_ms = 200;
 };
 
-// Counter snapshot. Accounting identity at quiescence (after Shutdown):
+// Counter snapshot. Accounting identity at quiescence (after Shutdown, OBS O3):
 //   spans_recorded = spans_exported + dropped_export_failed + dropped_rejected + dropped_shutdown
-//                    + (spans dropped as queue_full after they were started, i.e. End() found
-//                       the queue full)
-// where spans refused a pool record at start are only in dropped_queue_full.
+//                    + (queue_full drops at End, which the ring sizing makes impossible)
+// A span refused a pool record at start is not in spans_recorded, only in dropped_queue_full.
+// Unsampled spans are neither recorded nor dropped.
 struct TracerCounters {
   int64_t spans_recorded = 0;         // started with a pool record
   int64_t spans_exported = 0;         // accepted by the collector
