@@ -155,9 +155,31 @@ def run_tool(args, stdin_path=None, timeout=120):
     return res
 
 
-def decide_request_bytes(pb, tenant_id, policy_id):
+def decide_request_bytes(pb, tenant_id, policy_id, context=None):
     return pb.flow.RouteRequest(message=pb.flow.Message(tenant_id=tenant_id),
-                                policy_id=policy_id).SerializeToString()
+                                policy_id=policy_id, context=context or {}).SerializeToString()
+
+
+def decide(router, pb, tenant_id, policy_id, context=None, timeout=10.0):
+    """One Router/Decide over the router's channel; returns RouteDecision or raises RpcError."""
+    method = router.channel.unary_unary(DECIDE_PATH, request_serializer=None,
+                                        response_deserializer=pb.flow.RouteDecision.FromString)
+    return method(decide_request_bytes(pb, tenant_id, policy_id, context), timeout=timeout)
+
+
+def drive_sample_traffic(router, pb):
+    """A few decides so that the tenant/policy/provider-labelled families have series: the
+    built-in fixture default_tenant/default is sticky on context `user_id` (a miss, then a hit),
+    one decide without a session, one unknown policy (NOT_FOUND, policy_not_found)."""
+    for ctx in ({"user_id": "ops-live-u1"}, {"user_id": "ops-live-u1"}, {}):
+        decide(router, pb, "default_tenant", "default", ctx)
+    try:
+        decide(router, pb, "default_tenant", "no_such_policy_for_ops_test")
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+    else:
+        raise LiveTestError("a Decide for an unknown policy succeeded")
 
 
 # ---------------------------------------------------------------------------- exposition

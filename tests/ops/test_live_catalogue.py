@@ -24,8 +24,10 @@ import os
 import subprocess
 import unittest
 
-from live_support import (CHECK_OPS_ARTIFACTS, LiveTestError, parse_exposition, router_binary,
-                          run_tool, scrape_metrics, start_router, write_temp)
+from live_support import (CHECK_OPS_ARTIFACTS, LiveTestError, drive_sample_traffic,
+                          parse_exposition, router_binary, run_tool, scrape_metrics, start_router,
+                          write_temp)
+from gen_stubs import load_protos  # tests/python, put on sys.path by live_support
 
 # Label classes whose values are created on demand (OBS §2.2): a family with such a label may have
 # no series (and so be absent from /metrics) until something is recorded. `metric` is the family
@@ -102,6 +104,9 @@ class LiveCatalogueTest(unittest.TestCase):
         catalogue = {m["name"]: m for m in doc["metrics"]}
         router = start_router()
         try:
+            scrape_metrics(router)  # fails with a clear message while /metrics is missing
+            # Decides first, so the tenant/policy/provider families have series to check too.
+            drive_sample_traffic(router, load_protos())
             families = parse_exposition(scrape_metrics(router))
         finally:
             router.stop()

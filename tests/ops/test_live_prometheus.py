@@ -24,8 +24,8 @@ import unittest
 
 import grpc
 
-from live_support import (ALERTS_YML, CHECK_OPS_ARTIFACTS, DECIDE_PATH, PROMTOOL_BIN, REPO_ROOT,
-                          SCRAPE_JOB, LiveTestError, PrometheusServer, decide_request_bytes, http_get,
+from live_support import (ALERTS_YML, CHECK_OPS_ARTIFACTS, PROMTOOL_BIN, REPO_ROOT, SCRAPE_JOB,
+                          LiveTestError, PrometheusServer, decide, drive_sample_traffic, http_get,
                           parse_exposition, poll, run_tool, sample_value, scrape_metrics,
                           start_router, write_temp)
 from gen_stubs import load_protos  # tests/python, put on sys.path by live_support
@@ -131,6 +131,10 @@ class LivePrometheusTest(unittest.TestCase):
     def test_a_scrape_passes_promtool_and_ops_check(self):
         """OBS §3: promtool check metrics exits 0; O4/§4: every rule and dashboard metric is in
         the live scrape (check_ops_artifacts.sh --metrics-file exits 0)."""
+        scrape_metrics(self.router)  # fails with a clear message while /metrics is missing
+        # Some traffic first, so the tenant/policy/provider-labelled families have series whose
+        # labels the ops check compares with the docs catalogue.
+        drive_sample_traffic(self.router, self.pb)
         body = scrape_metrics(self.router)
         path = self.save(body, ".prom")
 
@@ -167,10 +171,7 @@ class LivePrometheusTest(unittest.TestCase):
     # ------------------------------------------------------------------ b-e. real Prometheus
 
     def decide(self, policy_id):
-        method = self.router.channel.unary_unary(
-            DECIDE_PATH, request_serializer=None,
-            response_deserializer=self.pb.flow.RouteDecision.FromString)
-        return method(decide_request_bytes(self.pb, TENANT, policy_id), timeout=10.0)
+        return decide(self.router, self.pb, TENANT, policy_id)
 
     def test_b_prometheus_scrapes_decide_metrics_and_evaluates_rules(self):
         """A real Prometheus scrapes the router every second with the shipped alerts.yml: the
