@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "app/log.h"
+#include "app/observability_setup.h"
+#include "grpc/call_counter.h"
 #include "base/errors.h"
 #include "config/config_loader.h"
 #include "core/random.h"
@@ -45,8 +47,16 @@ Application::~Application() { Shutdown(); }
 absl::Status Application::Start() {
   core::SetGlobalSeed(static_cast<uint64_t>(config_.decide.rng_seed));
 
+  // 0. Metrics and tracing first: every later component records into them.
+  auto metrics = CreateMetrics(config_, clock_);
+  if (!metrics.ok()) return metrics.status();
+  metrics_ = *std::move(metrics);
+  auto tracer = CreateTracer(config_, clock_, *metrics_);
+  if (!tracer.ok()) return tracer.status();
+  tracer_ = *std::move(tracer);
+
   // 1. HTTP: /health answers, /ready is 503 until every check passes.
-  http_ = std::make_unique<http::HttpServer>(readiness_);
+  http_ = std::make_unique<http::HttpServer>(readiness_, metrics_.get(), config_.metrics.enabled);
   auto http_port = http_->Start(config_.server.http_listen);
   if (!http_port.ok()) return http_port.status();
   http_port_ = *http_port;
@@ -63,7 +73,8 @@ absl::Status Application::Start() {
   opts.max_context_entries = static_cast<size_t>(config_.decide.max_context_entries);
   opts.max_context_key_bytes = static_cast<size_t>(config_.decide.max_context_key_bytes);
   opts.max_context_value_bytes = static_cast<size_t>(config_.decide.max_context_value_bytes);
-  decisions_ = std::make_unique<service::DecisionService>(opts, clock_, snapshots_, *decider_);
+  decisions_ = std::make_unique<service::DecisionService>(
+      opts, clock_, snapshots_, *decider_, service::Observability{metrics_.get(), tracer_.get()});
   outcomes_ = std::make_unique<service::OutcomeService>(config_.tenants.allowlist);
   service::AdminServiceOptions admin_opts;
   admin_opts.max_policies_per_tenant = config_.policy_store.max_policies_per_tenant;
@@ -72,6 +83,7 @@ absl::Status Application::Start() {
 
   // 4. gRPC.
   if (auto s = StartGrpc(); !s.ok()) return s;
+  WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
   MaintenanceOptions mopts;
   mopts.poll_interval_ms = config_.policy_store.poll_interval_ms;
   mopts.audit_retention_days = config_.admin.audit_retention_days;
@@ -95,8 +107,10 @@ absl::Status Application::OpenStore() {
   sopts.busy_timeout_ms = static_cast<int>(config_.policy_store.busy_timeout_ms);
   sopts.integrity_check = ToStoreIntegrity(config_.policy_store.integrity_check);
   sopts.clock = &clock_;
+  sqlite_path_ = sopts.path;
   auto store = store::SqlitePolicyStore::Open(sopts);
   if (!store.ok()) {
+    metrics_->policy_store_errors->Get({"integrity"}).Inc();
     std::string cause;
     for (const auto& [k, v] : ErrorDetails(store.status())) {
       if (k == "cause") cause = v;
@@ -107,7 +121,7 @@ absl::Status Application::OpenStore() {
     return store.status();
   }
   store_ = *std::move(store);
-  registry_ = std::make_unique<service::PolicyRegistry>(*store_, snapshots_);
+  registry_ = std::make_unique<service::PolicyRegistry>(*store_, snapshots_, metrics_.get(), &clock_);
 
   if (config_.policy_store.load_fixtures) {
     std::vector<service::FixtureSource> fixtures;
@@ -144,8 +158,8 @@ absl::Status Application::StartGrpc() {
   aopts.current_cp = config_.checkpoint.current_cp;
   aopts.cp2_plus_allowed = config_.checkpoint.cp2_plus_allowed;
   aopts.updated_at_ms = config_.loaded_at_ms > 0 ? config_.loaded_at_ms : clock_.WallMs();
-  admin_grpc_ = std::make_unique<grpc_adapter::AdminGrpcService>(aopts, *auth_, *admin_,
-                                                                 *decisions_, readiness_, clock_);
+  admin_grpc_ = std::make_unique<grpc_adapter::AdminGrpcService>(
+      aopts, *auth_, *admin_, *decisions_, readiness_, clock_, metrics_.get());
 
   ::grpc::EnableDefaultHealthCheckService(true);
   if (config_.server.grpc_reflection) ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -157,6 +171,14 @@ absl::Status Application::StartGrpc() {
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.server.grpc_max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              static_cast<int>(config_.server.grpc_max_concurrent_streams));
+  std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  obs::RouterMetrics* metrics = metrics_.get();
+  interceptors.push_back(grpc_adapter::MakeCallCounterFactory(
+      [metrics](std::string_view service, std::string_view method, ::grpc::StatusCode code) {
+        metrics->grpc_requests->Get({service, method, grpc_adapter::StatusCodeName(code)}).Inc();
+      }));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(router_grpc_.get());
   if (config_.admin.enabled) builder.RegisterService(admin_grpc_.get());
   grpc_server_ = builder.BuildAndStart();
@@ -221,6 +243,7 @@ void Application::Shutdown() {
   }
   if (maintenance_) maintenance_->Stop();
   if (http_) http_->Stop();
+  if (tracer_) tracer_->Shutdown();
   LogEvent("INFO", "main", "router.shutdown.complete", "shutdown complete");
 }
 

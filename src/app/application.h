@@ -25,6 +25,8 @@
 #include "grpc/admin_grpc_service.h"
 #include "grpc/router_service.h"
 #include "http/http_server.h"
+#include "obs/metrics/router_metrics.h"
+#include "obs/tracing/tracer.h"
 #include "service/admin_service.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
@@ -59,6 +61,8 @@ class Application {
   const config::Config config_;
   SystemClock clock_;
   service::Readiness readiness_;
+  std::unique_ptr<obs::RouterMetrics> metrics_;
+  std::unique_ptr<obs::Tracer> tracer_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<store::PolicyStore> store_;
   core::SnapshotHolder snapshots_;
@@ -75,6 +79,7 @@ class Application {
   std::unique_ptr<grpc_adapter::AdminGrpcService> admin_grpc_;
   std::unique_ptr<::grpc::Server> grpc_server_;
   std::unique_ptr<MaintenanceLoop> maintenance_;
+  std::string sqlite_path_;
   int grpc_port_ = 0;
   int http_port_ = 0;
   std::atomic<bool> shut_down_{false};

@@ -10,6 +10,8 @@
 
 #include "app/application.h"
 #include "app/log.h"
+#include "app/version.h"
+#include "obs/metrics/catalogue.h"
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/config_loader.h"
@@ -18,7 +20,6 @@ extern char** environ;
 
 namespace {
 
-constexpr char kVersion[] = "beamline-router 0.1.0";
 
 int Run(int argc, char** argv) {
   auto parsed = router::config::ParseCommandLine(argc, argv);
@@ -28,11 +29,11 @@ int Run(int argc, char** argv) {
   }
   const auto& flags = parsed.flags;
   if (flags.version) {
-    std::cout << kVersion << "\n";
+    std::cout << "beamline-router " << router::app::kVersion << "\n";
     return 0;
   }
   if (flags.print_metrics_catalogue) {
-    std::cout << "# metrics arrive with the observability milestone (issue #3)\n";
+    std::cout << router::obs::CatalogueJson() << "\n";
     return 0;
   }
   auto options = router::config::MakeLoadOptions(flags, environ);
@@ -51,7 +52,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
   router::app::LogEvent("INFO", "main", "router.starting", "starting",
-                        {{"version", kVersion},
+                        {{"version", router::app::kVersion},
                          {"config_path", config->config_file},
                          {"node_id", config->node_id}});
   if (!config->nats.url.empty()) {

@@ -54,7 +54,7 @@ void MaintenanceLoop::Tick(int64_t now_ms) {
     auto version = store_.DataVersion();
     if (version.ok() && *version != last_data_version_) {
       last_data_version_ = *version;
-      auto skipped = registry_.ReloadAll();
+      auto skipped = registry_.ReloadAll(service::PolicyRegistry::Trigger::kExternal);
       if (!skipped.ok()) {
         LogEvent("ERROR", "store", "store.write_failed", "reload after an external change failed",
                  {{"error", std::string(StdView(skipped.status().message()))}});

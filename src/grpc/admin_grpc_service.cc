@@ -25,18 +25,35 @@ absl::Status Required(std::string_view request_name, std::string_view field) {
                  " is required");
 }
 
-// §5.1 + caller identity for audit.
-struct Caller {
+std::string_view AuthFailureReason(config::AuthFailure f) {
+  switch (f) {
+    case config::AuthFailure::kDisabled: return "disabled";
+    case config::AuthFailure::kMissing: return "missing";
+    default: return "invalid";
+  }
+}
+
+}  // namespace
+
+// An authenticated admin call: the principal and who to record in the audit log.
+struct AdminCall {
   const config::Principal* principal = nullptr;
   service::AdminCaller audit;
 };
 
-absl::StatusOr<Caller> AuthenticateCall(const config::AdminAuthenticator& auth,
-                                        const ::grpc::CallbackServerContext& ctx) {
-  auto principal =
-      auth.Authenticate(HeaderValues(ctx, "x-api-key"), HeaderValues(ctx, "authorization"));
-  if (!principal.ok()) return principal.status();
-  Caller caller;
+namespace {
+using Caller = AdminCall;
+}  // namespace
+
+absl::StatusOr<AdminCall> AdminGrpcService::Authenticate(const Ctx& ctx) const {
+  config::AuthFailure failure = config::AuthFailure::kNone;
+  auto principal = auth_.Authenticate(HeaderValues(ctx, "x-api-key"),
+                                      HeaderValues(ctx, "authorization"), &failure);
+  if (!principal.ok()) {
+    if (metrics_ != nullptr) metrics_->admin_auth_failures->Get({AuthFailureReason(failure)}).Inc();
+    return principal.status();
+  }
+  AdminCall caller;
   caller.principal = *principal;
   caller.audit.principal = (*principal)->name;
   caller.audit.claimed_user = config::ClaimedUser(HeaderValues(ctx, "x-user-id"));
@@ -44,6 +61,8 @@ absl::StatusOr<Caller> AuthenticateCall(const config::AdminAuthenticator& auth,
   caller.audit.client_addr = ctx.peer();
   return caller;
 }
+
+namespace {
 
 void ToAdminPolicy(const service::PolicyOutput& out, fv1::AdminPolicy* p) {
   p->set_policy_id(out.policy_id);
@@ -89,16 +108,20 @@ AdminGrpcService::AdminGrpcService(AdminGrpcOptions options,
                                    const config::AdminAuthenticator& auth,
                                    service::AdminService& admin,
                                    service::DecisionService& decisions,
-                                   const service::Readiness& readiness, const Clock& clock)
+                                   const service::Readiness& readiness, const Clock& clock,
+                                   obs::RouterMetrics* metrics)
     : options_(std::move(options)),
       auth_(auth),
       admin_(admin),
       decisions_(decisions),
       readiness_(readiness),
-      clock_(clock) {}
+      clock_(clock),
+      metrics_(metrics) {}
 
 template <typename Fn>
-AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, Fn&& body) {
+AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, std::string_view method,
+                                                    Fn&& body) {
+  const MonoTime started = clock_.MonoNow();
   auto* reactor = ctx->DefaultReactor();
   absl::Status status;
   try {
@@ -114,12 +137,16 @@ AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, Fn&& body) {
   } else {
     reactor->Finish(ToGrpcStatus(status, ctx));
   }
+  if (metrics_ != nullptr) {
+    metrics_->admin_request_duration->Get({method}).Observe(
+        std::chrono::duration<double>(clock_.MonoNow() - started).count());
+  }
   return reactor;
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::UpsertPolicy(Ctx* ctx, const Buf* req, Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "UpsertPolicy", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     const auto action = store::audit_action::kUpsert;
     fv1::UpsertPolicyRequest r;
@@ -153,8 +180,8 @@ AdminGrpcService::Reactor* AdminGrpcService::UpsertPolicy(Ctx* ctx, const Buf* r
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::DeletePolicy(Ctx* ctx, const Buf* req, Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "DeletePolicy", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     const auto action = store::audit_action::kDelete;
     fv1::DeletePolicyRequest r;
@@ -187,8 +214,8 @@ AdminGrpcService::Reactor* AdminGrpcService::DeletePolicy(Ctx* ctx, const Buf* r
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::GetPolicy(Ctx* ctx, const Buf* req, Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "GetPolicy", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::GetPolicyRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("GetPolicyRequest");
@@ -209,8 +236,8 @@ AdminGrpcService::Reactor* AdminGrpcService::GetPolicy(Ctx* ctx, const Buf* req,
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::ListPolicies(Ctx* ctx, const Buf* req, Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "ListPolicies", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::ListPoliciesRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("ListPoliciesRequest");
@@ -231,8 +258,8 @@ AdminGrpcService::Reactor* AdminGrpcService::ListPolicies(Ctx* ctx, const Buf* r
 
 AdminGrpcService::Reactor* AdminGrpcService::GetCheckpointStatus(Ctx* ctx, const Buf* req,
                                                                  Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "GetCheckpointStatus", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::GetCheckpointStatusRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("GetCheckpointStatusRequest");
@@ -247,8 +274,8 @@ AdminGrpcService::Reactor* AdminGrpcService::GetCheckpointStatus(Ctx* ctx, const
 
 AdminGrpcService::Reactor* AdminGrpcService::GetValidatorsHealth(Ctx* ctx, const Buf* req,
                                                                  Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "GetValidatorsHealth", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::GetValidatorsHealthRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("GetValidatorsHealthRequest");
@@ -271,8 +298,8 @@ AdminGrpcService::Reactor* AdminGrpcService::GetValidatorsHealth(Ctx* ctx, const
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::DryRun(Ctx* ctx, const Buf* req, Buf* resp) {
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "DryRun", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::DryRunRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("DryRunRequest");
@@ -327,8 +354,8 @@ AdminGrpcService::Reactor* AdminGrpcService::DryRun(Ctx* ctx, const Buf* req, Bu
 AdminGrpcService::Reactor* AdminGrpcService::GetCircuitBreakerStates(Ctx* ctx, const Buf* req,
                                                                      Buf* resp) {
   (void)resp;
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "GetCircuitBreakerStates", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::GetCircuitBreakerStatesRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("GetCircuitBreakerStatesRequest");
@@ -346,8 +373,8 @@ AdminGrpcService::Reactor* AdminGrpcService::GetCircuitBreakerStates(Ctx* ctx, c
 AdminGrpcService::Reactor* AdminGrpcService::ResetCircuitBreaker(Ctx* ctx, const Buf* req,
                                                                  Buf* resp) {
   (void)resp;
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "ResetCircuitBreaker", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::ResetCircuitBreakerRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("ResetCircuitBreakerRequest");
@@ -365,8 +392,8 @@ AdminGrpcService::Reactor* AdminGrpcService::ResetCircuitBreaker(Ctx* ctx, const
 
 AdminGrpcService::Reactor* AdminGrpcService::GetAssignment(Ctx* ctx, const Buf* req, Buf* resp) {
   (void)resp;
-  return Handle(ctx, [&]() -> absl::Status {
-    auto caller = AuthenticateCall(auth_, *ctx);
+  return Handle(ctx, "GetAssignment", [&]() -> absl::Status {
+    auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::GetAssignmentRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("GetAssignmentRequest");

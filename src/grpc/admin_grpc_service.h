@@ -10,6 +10,7 @@
 
 #include "beamline/flow/v1/flow.grpc.pb.h"
 #include "config/admin_auth.h"
+#include "obs/metrics/router_metrics.h"
 #include "service/admin_service.h"
 #include "service/decision_service.h"
 #include "service/readiness.h"
@@ -30,6 +31,8 @@ using RawAdminBase = fv1::RouterAdmin::WithRawCallbackMethod_UpsertPolicy<
                                     fv1::RouterAdmin::WithRawCallbackMethod_GetAssignment<
                                         fv1::RouterAdmin::Service>>>>>>>>>>;
 
+struct AdminCall;  // an authenticated call (admin_grpc_service.cc)
+
 struct AdminGrpcOptions {
   std::string current_cp = "CP2-baseline";
   bool cp2_plus_allowed = true;
@@ -40,7 +43,8 @@ class AdminGrpcService final : public RawAdminBase {
  public:
   AdminGrpcService(AdminGrpcOptions options, const config::AdminAuthenticator& auth,
                    service::AdminService& admin, service::DecisionService& decisions,
-                   const service::Readiness& readiness, const Clock& clock);
+                   const service::Readiness& readiness, const Clock& clock,
+                   obs::RouterMetrics* metrics = nullptr);
 
   using Reactor = ::grpc::ServerUnaryReactor;
   using Ctx = ::grpc::CallbackServerContext;
@@ -60,7 +64,9 @@ class AdminGrpcService final : public RawAdminBase {
  private:
   // Runs `body` inside the noexcept boundary and finishes the reactor with its status.
   template <typename Fn>
-  Reactor* Handle(Ctx* ctx, Fn&& body);
+  Reactor* Handle(Ctx* ctx, std::string_view method, Fn&& body);
+  // §5.1 plus the caller identity for audit; counts router_admin_auth_failures_total.
+  absl::StatusOr<AdminCall> Authenticate(const Ctx& ctx) const;
 
   const AdminGrpcOptions options_;
   const config::AdminAuthenticator& auth_;
@@ -68,6 +74,7 @@ class AdminGrpcService final : public RawAdminBase {
   service::DecisionService& decisions_;
   const service::Readiness& readiness_;
   const Clock& clock_;
+  obs::RouterMetrics* const metrics_;
 };
 
 }  // namespace router::grpc_adapter

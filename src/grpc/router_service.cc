@@ -52,14 +52,16 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
   try {
     fv1::RouteRequest req;
     if (!DecodeRequest(request, &req)) {
-      reactor->Finish(ToGrpcStatus(
-          MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest),
-          context));
+      absl::Status s =
+          MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest);
+      decisions_.CountUndecodable(service::Transport::kGrpc, s);
+      reactor->Finish(ToGrpcStatus(s, context));
       return reactor;
     }
     ProtoMapContext ctx(req.context());
     std::string correlation = CorrelationId(*context);
     std::string traceparent = FirstHeader(*context, "traceparent");
+    std::string tracestate = FirstHeader(*context, "tracestate");
     service::DecideCall call;
     call.has_message = req.has_message();
     call.tenant_id = req.message().tenant_id();
@@ -69,6 +71,7 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
     call.context = &ctx;
     call.correlation_id = correlation;
     call.traceparent = traceparent;
+    call.tracestate = tracestate;
     service::DecideOutput out = decisions_.Decide(call);
     if (!out.status.ok()) {
       reactor->Finish(ToGrpcStatus(out.status, context));

@@ -2,12 +2,25 @@
 
 #include <httplib.h>
 
+#include <charconv>
+
 #include "base/errors.h"
 
 namespace router::http {
+namespace {
 
-HttpServer::HttpServer(const service::Readiness& readiness)
-    : readiness_(readiness), server_(std::make_unique<httplib::Server>()) {
+constexpr char kExpositionType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+std::string_view PathLabel(const std::string& path) {
+  if (path == "/metrics" || path == "/health" || path == "/ready") return path;
+  return "other";
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const service::Readiness& readiness, obs::RouterMetrics* metrics,
+                       bool metrics_enabled)
+    : readiness_(readiness), metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
   server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     res.set_content("{\"status\":\"ok\"}", "application/json");
@@ -17,6 +30,31 @@ HttpServer::HttpServer(const service::Readiness& readiness)
     res.set_header("Cache-Control", "no-store");
     res.set_content(readiness_.ToJson(), "application/json");
   });
+  if (metrics_ != nullptr && metrics_enabled) {
+    // httplib answers HEAD through the GET handler without a body.
+    server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      std::string body;
+      metrics_->Render(body);
+      res.set_content(std::move(body), kExpositionType);
+    });
+    auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+      res.status = 405;
+      res.set_header("Allow", "GET, HEAD");
+    };
+    server_->Post("/metrics", not_allowed);
+    server_->Put("/metrics", not_allowed);
+    server_->Delete("/metrics", not_allowed);
+    server_->Patch("/metrics", not_allowed);
+    server_->Options("/metrics", not_allowed);
+  }
+  if (metrics_ != nullptr) {
+    server_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      char code[8];
+      auto [end, ec] = std::to_chars(code, code + sizeof(code), res.status);
+      (void)ec;
+      metrics_->http_requests->Get({PathLabel(req.path), std::string_view(code, end - code)}).Inc();
+    });
+  }
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -30,7 +68,9 @@ absl::StatusOr<int> HttpServer::Start(const std::string& listen) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  int port = std::stoi(listen.substr(colon + 1));
+  int port = 0;
+  std::string_view port_text = std::string_view(listen).substr(colon + 1);
+  std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   int bound = port;
   if (port == 0) {
     bound = server_->bind_to_any_port(host);

@@ -57,20 +57,6 @@ core::ExplainLevel RequestedExplain(const RequestContext& ctx) {
   return level;
 }
 
-// Trace id used for the decision: W3C traceparent header, then context traceparent /
-// trace-parent, then context trace_id, then Message.trace_id; else a fresh one (OBS §6.2).
-std::string ResolveTraceId(const DecideCall& call) {
-  if (auto id = TraceIdFromTraceparent(call.traceparent); !id.empty()) return std::string(id);
-  for (std::string_view key : {"traceparent", "trace-parent"}) {
-    if (auto v = call.context->Find(key)) {
-      if (auto id = TraceIdFromTraceparent(*v); !id.empty()) return std::string(id);
-    }
-  }
-  if (auto v = call.context->Find("trace_id"); v && IsValidTraceId(*v)) return std::string(*v);
-  if (IsValidTraceId(call.message_trace_id)) return std::string(call.message_trace_id);
-  return NewTraceId();
-}
-
 // One stage of the pipeline: items whose `when` holds and that must run fail the decision,
 // the others are recorded as skipped.
 absl::Status CheckStage(std::string_view stage, std::string_view tag_name,
@@ -113,8 +99,24 @@ absl::Status CheckExtensions(const policy::CompiledPolicy& policy, const policy:
 }  // namespace
 
 DecisionService::DecisionService(DecisionServiceOptions options, const Clock& clock,
-                                 core::SnapshotHolder& snapshots, core::Decider& decider)
-    : options_(std::move(options)), clock_(clock), snapshots_(snapshots), decider_(decider) {}
+                                 core::SnapshotHolder& snapshots, core::Decider& decider,
+                                 Observability observability)
+    : options_(std::move(options)),
+      clock_(clock),
+      snapshots_(snapshots),
+      decider_(decider),
+      obs_(observability) {}
+
+obs::ExtractedTrace DecisionService::ExtractTrace(const DecideCall& call) const {
+  if (call.trace != nullptr) return *call.trace;
+  const RequestContext* ctx = call.context;
+  return obs::ExtractGrpcTrace(
+      call.traceparent, call.tracestate,
+      [ctx](std::string_view key) -> std::optional<std::string_view> {
+        return ctx != nullptr ? ctx->Find(key) : std::nullopt;
+      },
+      call.message_trace_id);
+}
 
 absl::Status DecisionService::ValidateTenant(std::string_view tenant_id) {
   if (tenant_id.empty()) return InvalidRequest("tenant_id cannot be empty");
@@ -164,12 +166,36 @@ bool DecisionService::TenantAllowed(std::string_view tenant_id) const {
                    tenant_id) != options_.tenant_allowlist.end();
 }
 
-DecideOutput DecisionService::Decide(const DecideCall& call) const { return Run(call, false); }
+DecideOutput DecisionService::Decide(const DecideCall& call) const {
+  const obs::ExtractedTrace trace = ExtractTrace(call);
+  DecideTelemetry telemetry(obs_, clock_, call.transport, trace);
+  RunState run;
+  DecideOutput out = Run(call, false, &telemetry, run);
+  // The terminal outcome is counted and the span ended exactly once (OBS O3). `run` keeps the
+  // snapshot, so the result's views into the policy are still valid here.
+  telemetry.Finish(out.status, call.tenant_id, run.policy_id,
+                   run.policy != nullptr ? static_cast<int64_t>(run.policy->version) : 0,
+                   run.selected ? &run.result : nullptr, out.decision_id, call.correlation_id);
+  return out;
+}
 
-DecideOutput DecisionService::DryRun(const DecideCall& call) const { return Run(call, true); }
+void DecisionService::CountUndecodable(Transport transport, const absl::Status& status) const {
+  obs::ExtractedTrace trace = obs::ExtractGrpcTrace(
+      "", "", [](std::string_view) -> std::optional<std::string_view> { return std::nullopt; }, "");
+  DecideTelemetry telemetry(obs_, clock_, transport, trace);
+  telemetry.Finish(status, "", "", 0, nullptr, "", "");
+}
 
-DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
+DecideOutput DecisionService::DryRun(const DecideCall& call) const {
+  RunState run;
+  return Run(call, true, nullptr, run);
+}
+
+DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
+                                  DecideTelemetry* telemetry, RunState& run) const {
   DecideOutput out;
+  std::string_view& policy_id = run.policy_id;
+  const policy::CompiledPolicy*& policy = run.policy;
   const RequestContext& ctx = *call.context;
 
   // Step 1: validate.
@@ -181,7 +207,7 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
   if (out.status = ValidateContext(ctx); !out.status.ok()) return out;
 
   // Step 2: resolve policy_id.
-  std::string_view policy_id = call.policy_id;
+  policy_id = call.policy_id;
   if (policy_id.empty()) {
     if (auto p = ctx.Find("policy_id"); p && !p->empty()) policy_id = *p;
   }
@@ -201,10 +227,14 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
   // Steps 4-5 (backpressure, tenant bucket): issue #5.
 
   // Step 6: lookup, against one snapshot for the whole decision.
-  core::SnapshotPtr snapshot = snapshots_.Load();
-  const policy::CompiledPolicy* policy = call.inline_policy;
+  run.snapshot = snapshots_.Load();
+  policy = call.inline_policy;
   if (policy == nullptr) {
-    if (const auto* found = snapshot->Find(call.tenant_id, policy_id)) policy = found->get();
+    if (const auto* found = run.snapshot->Find(call.tenant_id, policy_id)) policy = found->get();
+  }
+  if (telemetry != nullptr) {
+    telemetry->PolicyLookup(policy_id, policy ? static_cast<int64_t>(policy->version) : 0,
+                            policy != nullptr);
   }
   if (policy == nullptr) {
     out.status = MakeError(absl::StatusCode::kNotFound,
@@ -265,7 +295,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
   req.context = &eval_ctx;
   req.explain = explain;
   req.dry_run = dry_run;
-  core::DecideResult result = decider_.Decide(req);
+  run.result = decider_.Decide(req);
+  core::DecideResult& result = run.result;
+  if (telemetry != nullptr) telemetry->Selection(result);
 
   out.has_explanation = req.explain != core::ExplainLevel::kNone;
   if (out.has_explanation) {
@@ -300,7 +332,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run) const {
   out.expected_cost = result.expected_cost;
   out.policy_version = static_cast<int64_t>(policy->version);
   out.decision_id = NewUuidV4();
-  out.trace_id = ResolveTraceId(call);
+  out.trace_id = telemetry != nullptr ? telemetry->TraceIdHex()
+                                      : ExtractTrace(call).context.trace_id.ToHex();
+  run.selected = true;
 
   out.metadata.reserve(ctx.Size() + 10);
   ctx.ForEach([&](std::string_view k, std::string_view v) {

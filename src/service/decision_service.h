@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "core/decider.h"
 #include "core/snapshot.h"
+#include "service/decide_telemetry.h"
 #include "service/request_context.h"
 
 namespace router::service {
@@ -41,6 +42,12 @@ struct DecideCall {
   const RequestContext* context = nullptr;  // required
   std::string_view correlation_id;   // header value; empty = none
   std::string_view traceparent;      // W3C header value; empty = none
+  std::string_view tracestate;       // W3C header value; empty = none
+  Transport transport = Transport::kGrpc;
+  // Trace context already extracted by the transport (NATS: OBS §6.2 NATS order); null = the
+  // service extracts it gRPC-style from traceparent/tracestate, the context and
+  // message_trace_id.
+  const obs::ExtractedTrace* trace = nullptr;
   // DryRun only: evaluate this unsaved, already compiled document (version 0) instead of the
   // stored policy.
   const policy::CompiledPolicy* inline_policy = nullptr;
@@ -66,9 +73,14 @@ class DecisionService {
  public:
   // All references must outlive the service (Application owns them).
   DecisionService(DecisionServiceOptions options, const Clock& clock,
-                  core::SnapshotHolder& snapshots, core::Decider& decider);
+                  core::SnapshotHolder& snapshots, core::Decider& decider,
+                  Observability observability = {});
 
   DecideOutput Decide(const DecideCall& call) const;
+
+  // Counts a Decide the transport rejected before it could build a DecideCall (undecodable
+  // body): one terminal outcome with the status's tag (OBS O3).
+  void CountUndecodable(Transport transport, const absl::Status& status) const;
 
   // DryRun: same evaluation, no side effects; the explanation is always filled (level from
   // context, default detailed).
@@ -78,7 +90,18 @@ class DecisionService {
   static absl::Status ValidateTenant(std::string_view tenant_id);
 
  private:
-  DecideOutput Run(const DecideCall& call, bool dry_run) const;
+  // What one run leaves for telemetry: the snapshot it read (keeps the policy alive), the
+  // resolved policy, and the decider's result.
+  struct RunState {
+    core::SnapshotPtr snapshot;
+    std::string_view policy_id;
+    const policy::CompiledPolicy* policy = nullptr;
+    core::DecideResult result;
+    bool selected = false;  // result holds a successful selection
+  };
+  DecideOutput Run(const DecideCall& call, bool dry_run, DecideTelemetry* telemetry,
+                   RunState& run) const;
+  obs::ExtractedTrace ExtractTrace(const DecideCall& call) const;
   absl::Status ValidateContext(const RequestContext& context) const;
   bool TenantAllowed(std::string_view tenant_id) const;
 
@@ -86,6 +109,7 @@ class DecisionService {
   const Clock& clock_;
   core::SnapshotHolder& snapshots_;
   core::Decider& decider_;
+  const Observability obs_;
 };
 
 }  // namespace router::service

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "base/system_clock.h"
 #include "policy/policy_compiler.h"
 
 namespace router::service {
@@ -52,8 +53,41 @@ absl::StatusOr<std::vector<FixtureSource>> ReadFixturesDir(const std::string& di
   return out;
 }
 
-PolicyRegistry::PolicyRegistry(store::PolicyStore& store, core::SnapshotHolder& snapshots)
-    : store_(store), snapshots_(snapshots) {}
+static const Clock& SystemClockInstance() {
+  static const SystemClock clock;
+  return clock;
+}
+
+static std::string_view TriggerName(PolicyRegistry::Trigger t) {
+  switch (t) {
+    case PolicyRegistry::Trigger::kAdmin: return "admin";
+    case PolicyRegistry::Trigger::kExternal: return "external";
+    case PolicyRegistry::Trigger::kStartup: break;
+  }
+  return "startup";
+}
+
+PolicyRegistry::PolicyRegistry(store::PolicyStore& store, core::SnapshotHolder& snapshots,
+                               obs::RouterMetrics* metrics, const Clock* clock)
+    : store_(store),
+      snapshots_(snapshots),
+      metrics_(metrics),
+      clock_(clock != nullptr ? *clock : SystemClockInstance()) {}
+
+void PolicyRegistry::CountReload(Trigger trigger, bool ok, MonoTime started) {
+  if (metrics_ == nullptr) return;
+  metrics_->policy_store_reloads->Get({TriggerName(trigger), ok ? "ok" : "error"}).Inc();
+  if (!ok) return;
+  metrics_->policy_store_reload_duration->Get().Observe(
+      std::chrono::duration<double>(clock_.MonoNow() - started).count());
+  metrics_->policy_store_last_reload_timestamp->Get().Set(
+      static_cast<double>(clock_.WallMs()) / 1000.0);
+}
+
+void PolicyRegistry::PublishLocked(core::SnapshotPtr next, Trigger trigger, MonoTime started) {
+  snapshots_.Publish(std::move(next));
+  CountReload(trigger, true, started);
+}
 
 absl::StatusOr<int64_t> PolicyRegistry::LoadFixtures(const std::vector<FixtureSource>& fixtures) {
   absl::MutexLock lock(&write_mu_);
@@ -76,10 +110,15 @@ absl::StatusOr<int64_t> PolicyRegistry::LoadFixtures(const std::vector<FixtureSo
   return store_.InsertFixtures(rows);
 }
 
-absl::StatusOr<std::vector<std::string>> PolicyRegistry::ReloadAll() {
+absl::StatusOr<std::vector<std::string>> PolicyRegistry::ReloadAll(Trigger trigger) {
+  const MonoTime started = clock_.MonoNow();
   absl::MutexLock lock(&write_mu_);
   auto rows = store_.ListAll();
-  if (!rows.ok()) return rows.status();
+  if (!rows.ok()) {
+    CountReload(trigger, false, started);
+    if (metrics_ != nullptr) metrics_->policy_store_errors->Get({"read"}).Inc();
+    return rows.status();
+  }
   std::vector<std::string> skipped;
   std::vector<policy::CompiledPolicyPtr> policies;
   policies.reserve(rows->size());
@@ -87,15 +126,22 @@ absl::StatusOr<std::vector<std::string>> PolicyRegistry::ReloadAll() {
     auto compiled = policy::CompilePolicy(row.document, row.tenant_id, row.policy_id);
     if (!compiled.ok()) {
       load_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->policy_load_errors->Get().Inc();
       skipped.push_back(row.tenant_id + "/" + row.policy_id + ": " +
                         StatusText(compiled.status()));
       continue;
     }
     policies.push_back(WithVersion(**compiled, row.version));
   }
-  core::SnapshotBuilder builder;
+  // Start from the current snapshot so its generation keeps counting (router_policy_store_version
+  // is a change counter), then replace its content with the rows just read.
+  core::SnapshotPtr current = snapshots_.Load();
+  core::SnapshotBuilder builder(current);
+  for (const auto& tenant : current->Tenants()) {
+    for (const auto& p : current->ListTenant(tenant)) builder.Remove(p->tenant_id, p->policy_id);
+  }
   for (auto& p : policies) builder.Upsert(std::move(p));
-  snapshots_.Publish(builder.Build());
+  PublishLocked(builder.Build(), trigger, started);
   return skipped;
 }
 
@@ -103,24 +149,36 @@ absl::StatusOr<store::UpsertResult> PolicyRegistry::Upsert(
     store::UpsertRequest request, const policy::CompiledPolicyPtr& compiled) {
   request.document = compiled->canonical_json;
   request.sha256 = compiled->sha256_hex;
+  const MonoTime started = clock_.MonoNow();
   absl::MutexLock lock(&write_mu_);
   auto result = store_.Upsert(request);
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    if (metrics_ != nullptr && result.status().code() == absl::StatusCode::kInternal) {
+      metrics_->policy_store_errors->Get({"write"}).Inc();
+    }
+    return result.status();
+  }
   if (!result->unchanged) {
     core::SnapshotBuilder builder(snapshots_.Load());
     builder.Upsert(WithVersion(*compiled, result->version));
-    snapshots_.Publish(builder.Build());
+    PublishLocked(builder.Build(), Trigger::kAdmin, started);
   }
   return result;
 }
 
 absl::Status PolicyRegistry::Delete(store::DeleteRequest request) {
+  const MonoTime started = clock_.MonoNow();
   absl::MutexLock lock(&write_mu_);
   auto result = store_.Delete(request);
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    if (metrics_ != nullptr && result.status().code() == absl::StatusCode::kInternal) {
+      metrics_->policy_store_errors->Get({"write"}).Inc();
+    }
+    return result.status();
+  }
   core::SnapshotBuilder builder(snapshots_.Load());
   builder.Remove(request.tenant_id, request.policy_id);
-  snapshots_.Publish(builder.Build());
+  PublishLocked(builder.Build(), Trigger::kAdmin, started);
   return absl::OkStatus();
 }
 

@@ -13,7 +13,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "base/clock.h"
 #include "core/snapshot.h"
+#include "obs/metrics/router_metrics.h"
 #include "policy/compiled_policy.h"
 #include "store/policy_store.h"
 
@@ -37,8 +39,13 @@ std::vector<FixtureSource> BuiltinFixtures();
 
 class PolicyRegistry {
  public:
-  // References must outlive the registry.
-  PolicyRegistry(store::PolicyStore& store, core::SnapshotHolder& snapshots);
+  // References must outlive the registry. `metrics` may be null (no reload metrics); `clock`
+  // null = the system clock (reload durations and timestamps).
+  PolicyRegistry(store::PolicyStore& store, core::SnapshotHolder& snapshots,
+                 obs::RouterMetrics* metrics = nullptr, const Clock* clock = nullptr);
+
+  // What caused a snapshot publication (router_policy_store_reloads_total{trigger}).
+  enum class Trigger { kStartup, kAdmin, kExternal };
 
   // First start only (store meta fixtures_loaded unset): validates every fixture (an invalid
   // one fails with INVALID_ARGUMENT "<file>: <path>: <text>" and nothing is inserted), then
@@ -47,7 +54,7 @@ class PolicyRegistry {
 
   // Compiles every live row and publishes a fresh snapshot. A row that fails validation is
   // skipped and reported in the returned list ("tenant/policy: message") and counted.
-  absl::StatusOr<std::vector<std::string>> ReloadAll();
+  absl::StatusOr<std::vector<std::string>> ReloadAll(Trigger trigger = Trigger::kStartup);
 
   // Commits `request` and publishes `compiled` stamped with the committed version.
   absl::StatusOr<store::UpsertResult> Upsert(store::UpsertRequest request,
@@ -58,8 +65,15 @@ class PolicyRegistry {
   uint64_t load_errors() const { return load_errors_.load(std::memory_order_relaxed); }
 
  private:
+  // Publishes `next` and records the reload metrics.
+  void PublishLocked(core::SnapshotPtr next, Trigger trigger, MonoTime started)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void CountReload(Trigger trigger, bool ok, MonoTime started);
+
   store::PolicyStore& store_;
   core::SnapshotHolder& snapshots_;
+  obs::RouterMetrics* const metrics_;
+  const Clock& clock_;
   absl::Mutex write_mu_;  // serializes commit + publish
   std::atomic<uint64_t> load_errors_{0};
 };

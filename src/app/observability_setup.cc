@@ -1,0 +1,117 @@
+#include "app/observability_setup.h"
+
+#include <sys/stat.h>
+
+#include "app/version.h"
+
+namespace router::app {
+namespace {
+
+obs::TenantLabelMode ToMode(config::TenantLabels t) {
+  switch (t) {
+    case config::TenantLabels::kAllowlist: return obs::TenantLabelMode::kAllowlist;
+    case config::TenantLabels::kOff: return obs::TenantLabelMode::kOff;
+    case config::TenantLabels::kCapped: break;
+  }
+  return obs::TenantLabelMode::kCapped;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<obs::RouterMetrics>> CreateMetrics(const config::Config& config,
+                                                                  const Clock& clock) {
+  obs::MetricsOptions options;
+  options.tenant_labels = ToMode(config.metrics.tenant_labels);
+  options.max_tenant_label_values = static_cast<size_t>(config.metrics.max_tenant_label_values);
+  options.tenant_label_allowlist = config.metrics.tenant_label_allowlist;
+  options.max_series_per_metric = static_cast<size_t>(config.metrics.max_series_per_metric);
+  options.process_metrics = config.metrics.process_metrics;
+  options.build_info.version = kVersion;
+  options.clock = &clock;
+  return obs::RouterMetrics::Create(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<obs::Tracer>> CreateTracer(const config::Config& config,
+                                                          const Clock& clock,
+                                                          obs::RouterMetrics& metrics) {
+  const auto& t = config.tracing;
+  obs::TracingOptions options;
+  options.otlp_endpoint = t.otlp_endpoint;
+  options.otlp_headers = t.otlp_headers;
+  options.otlp_timeout_ms = t.otlp_timeout_ms;
+  options.otlp_gzip = t.otlp_compression == config::OtlpCompression::kGzip;
+  options.sample_ratio = t.sample_ratio;
+  options.parent_based = t.parent_based;
+  options.internal_spans = t.internal_spans;
+  options.batch_max_spans = t.batch_max_spans;
+  options.batch_interval_ms = t.batch_interval_ms;
+  options.queue_max_spans = t.queue_max_spans;
+  options.service_name = t.service_name;
+  options.resource_attributes = t.resource_attributes;
+  options.service_version = kVersion;
+  options.service_instance_id = config.node_id;
+  obs::TracerHooks hooks;
+  hooks.export_duration = [&metrics](double seconds) {
+    metrics.tracing_export_duration->Get().Observe(seconds);
+  };
+  return obs::Tracer::Create(std::move(options), clock, std::move(hooks));
+}
+
+void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
+                   const core::SnapshotHolder& snapshots, const obs::Tracer& tracer,
+                   const service::Readiness& readiness, const std::string& sqlite_path) {
+  // Sticky table (POL §5 metrics).
+  metrics.sticky_entries->SetCallback({}, [&sticky] { return static_cast<double>(sticky.Size()); });
+  metrics.sticky_evictions->SetCallback({"expired"}, [&sticky] {
+    return static_cast<double>(sticky.counters().evictions_expired.load(std::memory_order_relaxed));
+  });
+  metrics.sticky_evictions->SetCallback({"capacity"}, [&sticky] {
+    return static_cast<double>(
+        sticky.counters().evictions_capacity.load(std::memory_order_relaxed));
+  });
+
+  // Policy store: size and version of the live snapshot; database size.
+  metrics.policy_store_policies->SetCallback(
+      {}, [&snapshots] { return static_cast<double>(snapshots.Load()->size()); });
+  metrics.policy_store_tenants->SetCallback(
+      {}, [&snapshots] { return static_cast<double>(snapshots.Load()->Tenants().size()); });
+  metrics.policy_store_version->SetCallback(
+      {}, [&snapshots] { return static_cast<double>(snapshots.Load()->generation()); });
+  metrics.policy_store_db_bytes->SetCallback({}, [sqlite_path] {
+    double total = 0;
+    for (const char* suffix : {"", "-wal"}) {
+      struct stat st {};
+      if (::stat((sqlite_path + suffix).c_str(), &st) == 0) total += static_cast<double>(st.st_size);
+    }
+    return total;
+  });
+
+  // Tracer counters.
+  metrics.tracing_spans_exported->SetCallback(
+      {}, [&tracer] { return static_cast<double>(tracer.Counters().spans_exported); });
+  metrics.tracing_spans_dropped->SetCallback(
+      {"queue_full"}, [&tracer] { return static_cast<double>(tracer.Counters().dropped_queue_full); });
+  metrics.tracing_spans_dropped->SetCallback({"export_failed"}, [&tracer] {
+    return static_cast<double>(tracer.Counters().dropped_export_failed);
+  });
+  metrics.tracing_spans_dropped->SetCallback(
+      {"rejected"}, [&tracer] { return static_cast<double>(tracer.Counters().dropped_rejected); });
+  metrics.tracing_spans_dropped->SetCallback(
+      {"shutdown"}, [&tracer] { return static_cast<double>(tracer.Counters().dropped_shutdown); });
+  metrics.tracing_queue_spans->SetCallback(
+      {}, [&tracer] { return static_cast<double>(tracer.Counters().queue_spans); });
+
+  // Readiness (OBS §7.2: router_ready / router_ready_check mirror /ready).
+  metrics.ready->SetCallback({}, [&readiness] { return readiness.Ready() ? 1.0 : 0.0; });
+  for (const auto& check : readiness.Checks()) {
+    const std::string name = check.name;
+    metrics.ready_check->SetCallback({name}, [&readiness, name] {
+      for (const auto& c : readiness.Checks()) {
+        if (c.name == name) return c.ok ? 1.0 : 0.0;
+      }
+      return 0.0;
+    });
+  }
+}
+
+}  // namespace router::app
