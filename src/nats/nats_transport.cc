@@ -1,0 +1,230 @@
+#include "nats/nats_transport.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+#include "core/random.h"
+
+namespace router::nats_adapter {
+namespace {
+
+constexpr absl::Duration kStreamRetry = absl::Seconds(10);  // §6.1
+constexpr size_t kDlqQueueCapacity = 1024;
+
+}  // namespace
+
+std::vector<std::string> NatsTransport::ReadinessChecks(const config::NatsConfig& config) {
+  if (!config.Enabled()) return {};
+  std::vector<std::string> checks = {kCheckNats};
+  if (config.decide.enabled) checks.emplace_back(kCheckDecideSubscription);
+  if (config.jetstream.enabled) checks.emplace_back(kCheckJetStream);
+  return checks;
+}
+
+absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
+    const config::Config& config, const service::DecisionService& decisions,
+    service::Readiness& readiness, const Clock& clock, LogSink log) {
+  if (!config.nats.Enabled()) return absl::FailedPreconditionError("nats.url is not set");
+  // The connection reports to stats_ of the transport, which does not exist yet: build the
+  // transport around a placeholder connection first, then the real one.
+  auto transport = std::unique_ptr<NatsTransport>(
+      new NatsTransport(config, decisions, readiness, clock, log, nullptr));
+  auto connection =
+      NatsConnection::Create(config.nats, config.node_id, transport->stats_, std::move(log));
+  if (!connection.ok()) return connection.status();
+  transport->connection_ = *std::move(connection);
+  NatsTransport* self = transport.get();
+  transport->connection_->AddListener([self](ConnectionEvent e) { self->OnConnectionEvent(e); });
+  if (config.nats.dlq.enabled) {
+    transport->dlq_ =
+        std::make_unique<DlqPublisher>(*transport->connection_, config.nats.jetstream.enabled,
+                                       config.nats.jetstream.api_timeout_ms, kDlqQueueCapacity,
+                                       transport->stats_, transport->log_);
+  }
+  if (config.nats.decide.enabled) {
+    transport->decide_ = std::make_unique<DecideHandler>(
+        DecideHandlerOptions::FromConfig(config.nats), transport->processor_,
+        *transport->connection_, transport->dlq_.get(), clock, transport->stats_, transport->log_);
+  }
+  return transport;
+}
+
+NatsTransport::NatsTransport(const config::Config& config,
+                             const service::DecisionService& decisions,
+                             service::Readiness& readiness, const Clock& clock, LogSink log,
+                             std::unique_ptr<NatsConnection> connection)
+    : config_(config.nats),
+      readiness_(readiness),
+      clock_(clock),
+      log_(std::move(log)),
+      connection_(std::move(connection)),
+      streams_(config.nats, stats_, log_),
+      processor_(DecideProcessorOptions::FromConfig(config), decisions, stats_) {}
+
+NatsTransport::~NatsTransport() { Stop(); }
+
+void NatsTransport::SetCheck(const char* name, bool ok, const std::string& message) {
+  {
+    absl::MutexLock lock(&checks_mu_);
+    auto it = std::find_if(checks_.begin(), checks_.end(),
+                           [&](const auto& c) { return c.first == name; });
+    if (it != checks_.end() && it->second.first == ok && it->second.second == message) return;
+    if (it == checks_.end()) {
+      checks_.push_back({name, {ok, message}});
+    } else {
+      it->second = {ok, message};
+    }
+  }
+  readiness_.Set(name, ok, message);
+}
+
+absl::Status NatsTransport::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_) return absl::OkStatus();
+    started_ = true;
+  }
+  SetCheck(kCheckNats, false, "connecting");
+  if (decide_) SetCheck(kCheckDecideSubscription, false, "not subscribed");
+  if (config_.jetstream.enabled) SetCheck(kCheckJetStream, false, "not verified");
+  if (dlq_) dlq_->Start();
+  control_ = std::thread([this] { ControlLoop(); });
+  absl::Status s = connection_->Connect();
+  if (!s.ok()) {
+    // cnats refused to create the connection: keep trying from the control thread, startup
+    // goes on (§8).
+    Log(log_, "WARN", "nats.connect_failed", "NATS connection not created; retrying",
+        {{"error", std::string(s.message())}});
+    absl::MutexLock lock(&mu_);
+    connect_retry_at_ = absl::Now() + absl::Milliseconds(config_.reconnect_base_ms);
+    wake_ = true;
+  }
+  return absl::OkStatus();
+}
+
+void NatsTransport::OnConnectionEvent(ConnectionEvent event) {
+  absl::MutexLock lock(&mu_);
+  events_.push_back(event);
+}
+
+void NatsTransport::ControlLoop() {
+  while (true) {
+    std::deque<ConnectionEvent> events;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time wake =
+          std::min({grace_deadline_, retry_at_, connect_retry_at_,
+                    setup_pending_ ? absl::InfinitePast() : absl::InfiniteFuture()});
+      mu_.AwaitWithDeadline(absl::Condition(
+                                +[](NatsTransport* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu_) {
+                                  return t->stop_ || t->wake_ || !t->events_.empty();
+                                },
+                                this),
+                            wake);
+      if (stop_) return;
+      wake_ = false;
+      events.swap(events_);
+    }
+    const absl::Time now = absl::Now();
+    for (ConnectionEvent e : events) {
+      switch (e) {
+        case ConnectionEvent::kConnected:
+        case ConnectionEvent::kReconnected:
+          connected_ = true;
+          grace_deadline_ = absl::InfiniteFuture();
+          SetCheck(kCheckNats, true, "");
+          setup_pending_ = true;  // re-subscribe if needed, re-ensure streams, re-check capture
+          break;
+        case ConnectionEvent::kDisconnected:
+          if (!connected_) break;
+          connected_ = false;
+          disconnected_at_ = now;
+          if (config_.readiness_grace_ms <= 0) {
+            SetCheck(kCheckNats, false, "disconnected");
+          } else {
+            grace_deadline_ = now + absl::Milliseconds(config_.readiness_grace_ms);
+          }
+          break;
+        case ConnectionEvent::kClosed:
+          connected_ = false;
+          SetCheck(kCheckNats, false, "connection closed");
+          break;
+      }
+    }
+    if (!connected_ && now >= grace_deadline_) {
+      grace_deadline_ = absl::InfiniteFuture();
+      SetCheck(
+          kCheckNats, false,
+          "disconnected for " + std::to_string(absl::ToInt64Seconds(now - disconnected_at_)) + "s");
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (now >= connect_retry_at_) {
+        connect_retry_at_ = absl::InfiniteFuture();
+        absl::Status s = connection_->Connect();
+        if (!s.ok()) {
+          connect_retry_at_ = now + absl::Milliseconds(ReconnectDelayMs(
+                                        config_.reconnect_base_ms, config_.reconnect_max_ms,
+                                        ++connect_attempts_, core::NextU64()));
+        }
+      }
+    }
+    if (connected_ && (setup_pending_ || now >= retry_at_)) {
+      setup_pending_ = false;
+      retry_at_ = absl::InfiniteFuture();
+      if (!RunSetup()) retry_at_ = absl::Now() + kStreamRetry;
+    }
+  }
+}
+
+bool NatsTransport::RunSetup() {
+  bool complete = true;
+  if (config_.jetstream.enabled) {
+    EnsureResult ensured = streams_.Ensure(connection_->jetstream());
+    SetCheck(kCheckJetStream, ensured.ready, ensured.problem);
+    complete = complete && ensured.ready;
+  }
+  if (decide_) {
+    if (!decide_->Subscribed()) {
+      if (absl::Status s = decide_->Subscribe(); !s.ok()) {
+        SetCheck(kCheckDecideSubscription, false, std::string(s.message()));
+        return false;
+      }
+    }
+    auto capturing = streams_.StreamsCapturing(connection_->jetstream(), config_.decide.subject);
+    if (!capturing.ok()) {
+      SetCheck(kCheckDecideSubscription, false,
+               "cannot verify the decide subject: " + std::string(capturing.status().message()));
+      return false;
+    }
+    if (!capturing->empty()) {
+      const std::string streams = absl::StrJoin(*capturing, ",");
+      Log(log_, "ERROR", "nats.decide_subject_captured",
+          "the decide subject is captured by a stream; its PubAck would race the reply",
+          {{"subject", config_.decide.subject}, {"streams", streams}});
+      SetCheck(kCheckDecideSubscription, false, "decide subject captured by stream " + streams);
+      return false;
+    }
+    SetCheck(kCheckDecideSubscription, true, "");
+  }
+  return complete;
+}
+
+void NatsTransport::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  if (control_.joinable()) control_.join();
+  const absl::Duration budget = absl::Milliseconds(config_.drain_timeout_ms);
+  if (decide_) {
+    SetCheck(kCheckDecideSubscription, false, "shutting down");
+    decide_->Drain(budget);
+  }
+  if (dlq_) dlq_->Stop(budget);
+  if (decide_) decide_->Close();
+  if (connection_) connection_->Close();
+}
+
+}  // namespace router::nats_adapter

@@ -1,0 +1,122 @@
+#pragma once
+// NatsTransport: the NATS side of beamline-router (nats-contracts.md §0, §1 S1/S2/S8, §5,
+// §6.1, §8): one connection, the JetStream streams, the decide queue subscriptions answering
+// with the same DecisionService as gRPC Decide, and the decide DLQ. The Application creates it
+// when `nats.url` is set, starts it after gRPC is bound and stops it during shutdown.
+//
+// Readiness checks it maintains (names from ReadinessChecks(), which the Readiness must have
+// been constructed with; OBS §7.2):
+//   nats                 connected; after a disconnect it fails once `readiness_grace_ms` has
+//                        passed without a reconnect;
+//   decide_subscription  queue subscriptions active and the decide subject not captured by
+//                        any stream (checked at startup and after each reconnect; §1);
+//   jetstream            (jetstream.enabled) the five streams exist and cover their subjects
+//                        (created / completed when manage_streams; retried every 10 s).
+// A control thread owns these checks: connection events (from cnats threads) are queued to it,
+// and it runs the JetStream API calls, so no cnats callback ever blocks.
+//
+// Thread-safety: Start()/Stop() from the owner's thread; accessors are thread-safe. Stop() is
+// idempotent and runs in the destructor.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "nats/connection.h"
+#include "nats/decide_handler.h"
+#include "nats/decide_processor.h"
+#include "nats/dlq_publisher.h"
+#include "nats/log_sink.h"
+#include "nats/nats_stats.h"
+#include "nats/streams.h"
+#include "service/decision_service.h"
+#include "service/readiness.h"
+
+namespace router::nats_adapter {
+
+inline constexpr char kCheckNats[] = "nats";
+inline constexpr char kCheckDecideSubscription[] = "decide_subscription";
+inline constexpr char kCheckJetStream[] = "jetstream";
+
+class NatsTransport {
+ public:
+  // The readiness check names this transport sets for `config`, in OBS §7.2 order; empty when
+  // NATS is off. Append them to the Readiness's list.
+  static std::vector<std::string> ReadinessChecks(const config::NatsConfig& config);
+
+  // Validates the NATS options (TLS and credential files, nkey seed). Opens no connection.
+  // REQUIRES: config.nats.Enabled(). Every reference must outlive the transport.
+  static absl::StatusOr<std::unique_ptr<NatsTransport>> Create(
+      const config::Config& config, const service::DecisionService& decisions,
+      service::Readiness& readiness, const Clock& clock, LogSink log = StdoutLogSink());
+  ~NatsTransport();
+  NatsTransport(const NatsTransport&) = delete;
+  NatsTransport& operator=(const NatsTransport&) = delete;
+
+  // Starts connecting (in the background when no server answers; never fails for
+  // connectivity), then subscribes, ensures streams and sets readiness as the connection comes
+  // up. Errors only for a connection cnats refuses to create.
+  absl::Status Start();
+
+  // Graceful stop (§8): decide subscriptions drained (in-flight decides answered) within
+  // nats.drain_timeout_ms, queued DLQ envelopes flushed within the same budget, connection
+  // closed. Idempotent.
+  void Stop();
+
+  const NatsStats& stats() const { return stats_; }
+  NatsConnection& connection() { return *connection_; }
+  const StreamManager& streams() const { return streams_; }
+
+ private:
+  NatsTransport(const config::Config& config, const service::DecisionService& decisions,
+                service::Readiness& readiness, const Clock& clock, LogSink log,
+                std::unique_ptr<NatsConnection> connection);
+
+  void OnConnectionEvent(ConnectionEvent event);
+  void ControlLoop();
+  // Subscribe, ensure streams, check capture. Returns false when something must be retried.
+  bool RunSetup();
+  void SetCheck(const char* name, bool ok, const std::string& message);
+
+  const config::NatsConfig config_;
+  service::Readiness& readiness_;
+  const Clock& clock_;
+  const LogSink log_;
+  NatsStats stats_;
+  std::unique_ptr<NatsConnection> connection_;
+  StreamManager streams_;
+  DecideProcessor processor_;
+  std::unique_ptr<DlqPublisher> dlq_;
+  std::unique_ptr<DecideHandler> decide_;
+
+  absl::Mutex mu_;
+  std::deque<ConnectionEvent> events_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // re-read the timers (connect retry scheduled)
+  absl::Time connect_retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::thread control_;
+
+  // Confined to the control thread.
+  bool connected_ = false;
+  bool setup_pending_ = false;
+  absl::Time disconnected_at_ = absl::InfinitePast();
+  absl::Time grace_deadline_ = absl::InfiniteFuture();
+  absl::Time retry_at_ = absl::InfiniteFuture();
+  int connect_attempts_ = 0;
+
+  absl::Mutex checks_mu_;  // last value written per check, to skip redundant updates
+  std::vector<std::pair<std::string, std::pair<bool, std::string>>> checks_
+      ABSL_GUARDED_BY(checks_mu_);
+};
+
+}  // namespace router::nats_adapter
