@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -20,6 +21,8 @@ constexpr int64_t kOverflowReportIntervalNs = int64_t{3600} * 1'000'000'000;  //
 // A thread's cache of map-family handles is cleared when it reaches this many entries (a thread
 // touching more distinct series than this in steady state would fall back to the mutex path).
 constexpr size_t kMaxThreadCacheEntries = 8192;
+// Families with more labels than this skip the per-thread cache (none in the catalogue has).
+constexpr size_t kMaxCachedLabels = 8;
 
 bool IsOpenClass(LabelClass c) { return c == LabelClass::kTenant || c == LabelClass::kOpen; }
 
@@ -254,17 +257,36 @@ Family::Resolved Family::ResolveMap(std::span<const std::string_view> values) {
 template <class H>
 const H& Family::CachedGet(std::span<const std::string_view> values) {
   ThreadCache<H>& cache = ThreadCacheOf<H>();
-  std::string& key = cache.key;
-  key.clear();
-  key.append(reinterpret_cast<const char*>(&uid_), sizeof(uid_));
+  // Key = family uid + length-prefixed raw values, written in place into the reused buffer
+  // (one resize, then memcpy: no per-part capacity checks). Any over-long bounded-class value
+  // maps to `other`, so it is keyed as `other` and the key stays short.
+  std::string_view parts[kMaxCachedLabels];
+  if (values.size() > kMaxCachedLabels) {
+    Resolved resolved = ResolveMap(values);  // never in the catalogue; correct, just slower
+    static thread_local H spill;
+    spill = H(std::move(resolved.series), std::move(resolved.overflow));
+    return spill;
+  }
+  size_t size = sizeof(uid_);
   for (size_t i = 0; i < values.size(); ++i) {
     std::string_view v = values[i];
-    // Any over-long bounded-class value maps to `other`; keying it as such keeps the key short.
     const LabelClass c = labels_[i].label_class;
     if ((IsOpenClass(c) || c == LabelClass::kEnum) && v.size() > kMaxOpenLabelValueBytes) {
       v = values::kOther;
     }
-    AppendKeyPart(key, v);
+    parts[i] = v;
+    size += sizeof(uint32_t) + v.size();
+  }
+  std::string& key = cache.key;
+  key.resize(size);
+  char* out = key.data();
+  std::memcpy(out, &uid_, sizeof(uid_));
+  out += sizeof(uid_);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto n = static_cast<uint32_t>(parts[i].size());
+    std::memcpy(out, &n, sizeof(n));
+    std::memcpy(out + sizeof(n), parts[i].data(), n);
+    out += sizeof(n) + n;
   }
   // Acquire pairs with the release increment in EraseLocked: an entry cached before a removal
   // is not used after this thread has seen the removal.
