@@ -8,8 +8,10 @@
 #include <nats/nats.h>
 #include <simdjson.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -361,6 +363,399 @@ TEST_F(NatsDecideTest, Scenario07MalformedBodyRepliesAndLandsInDlq) {
   EXPECT_EQ(e.Str("/router_node_id"), "router-a");
   EXPECT_GT(e.Int("/received_at"), 1600000000000);
   EXPECT_EQ(body.find("bad json"), std::string::npos);  // never the payload
+}
+
+// §12.8 (NATS part): a tenant outside tenants.allowlist -> unauthorized / TENANT_FORBIDDEN,
+// and the rejection goes to the DLQ (§4.3).
+TEST_F(NatsDecideTest, Scenario08TenantNotAllowedIsUnauthorized) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  Json r(client_.Request(
+      kSubject,
+      R"({"version":"1","request_id":"r-gamma","tenant_id":"gamma","trace_id":"tr-123","task":{"type":"t","payload_ref":"x"}})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.Str("/error/code"), "unauthorized");
+  EXPECT_EQ(r.Str("/error/intake_error_code"), "TENANT_FORBIDDEN");
+  EXPECT_EQ(r.Str("/error/message"), "Tenant validation failed: tenant_not_allowed");
+  EXPECT_EQ(r.Str("/error/details/reason"), "tenant_not_allowed");
+  EXPECT_EQ(r.Str("/error/details/field"), "tenant_id");
+  EXPECT_EQ(r.Str("/context/request_id"), "r-gamma");
+  EXPECT_EQ(r.Str("/context/trace_id"), "tr-123");
+  natsMsg* stored = nullptr;
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    return js_GetLastMsg(&stored, client_.js(), "ROUTER_DLQ",
+                                         "beamline.router.v1.decide.dlq", nullptr,
+                                         nullptr) == NATS_OK;
+                  },
+                  10s, "envelope A in ROUTER_DLQ")
+                  .ok());
+  Json e(std::string(natsMsg_GetData(stored), static_cast<size_t>(natsMsg_GetDataLength(stored))));
+  natsMsg_Destroy(stored);
+  EXPECT_EQ(e.Str("/validation_error/code"), "TENANT_FORBIDDEN");
+  EXPECT_EQ(e.Str("/context/tenant_id"), "gamma");
+  EXPECT_EQ(e.Str("/context/request_id"), "r-gamma");
+  EXPECT_EQ(e.Str("/context/trace_id"), "tr-123");
+}
+
+// §12.6 (sample over the wire; every row is a unit test): routing errors keep the gRPC text.
+TEST_F(NatsDecideTest, Scenario06ValidationAndRoutingErrors) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  Json empty(client_.Request(kSubject, " "));
+  EXPECT_EQ(empty.Str("/error/intake_error_code"), "PAYLOAD_TOO_SMALL");
+  EXPECT_EQ(empty.Str("/error/message"),
+            "Payload is too small or empty: 0 bytes, minimum: 2 bytes");
+  Json v2(client_.Request(kSubject, ValidRequest("r-v2"), {{"VERSION", "2"}}));
+  EXPECT_EQ(v2.Str("/error/message"), "Unsupported schema version: 2, supported versions: [1]");
+  EXPECT_EQ(v2.Str("/context/request_id"), "r-v2");
+  Json unknown(client_.Request(kSubject, ValidRequest("r-pnf", R"(,"policy_id":"support-chat")")));
+  EXPECT_EQ(unknown.Str("/error/code"), "policy_not_found");
+  EXPECT_EQ(unknown.Str("/error/message"), "policy \"support-chat\" not found for tenant \"acme\"");
+  EXPECT_EQ(unknown.Str("/error/details/tenant_id"), "acme");
+  EXPECT_EQ(unknown.Str("/error/details/policy_id"), "support-chat");
+  Json attempt(client_.Request(kSubject, ValidRequest("r-att", R"(,"metadata":{"attempt":"x"})")));
+  EXPECT_EQ(attempt.Str("/error/code"), "invalid_request");
+  EXPECT_EQ(attempt.Str("/error/message"), "context.attempt: must be a non-negative integer");
+  EXPECT_EQ(attempt.Str("/error/details/reason"), "invalid_context");
+  EXPECT_EQ(attempt.Str("/error/details/field"), "metadata.attempt");
+  EXPECT_FALSE(attempt.Has("/error/intake_error_code"));
+  Json past(client_.Request(kSubject, ValidRequest("r-dl", R"(,"constraints":{"deadline":1000})")));
+  EXPECT_EQ(past.Str("/error/code"), "deadline_exceeded");
+  EXPECT_EQ(past.Str("/error/message"), "deadline exceeded");
+}
+
+// §1 / §2: a subject without a v<N> token and no version anywhere -> missing_version.
+TEST_F(NatsDecideTest, MissingVersionOnSubjectWithoutVersionToken) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.decide.subject = "router.decide";
+  c.nats.jetstream.enabled = false;
+  auto node = StartNode(c);
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  Json r(client_.Request(
+      "router.decide",
+      R"({"request_id":"r1","tenant_id":"acme","task":{"type":"t","payload_ref":"x"}})"));
+  EXPECT_EQ(r.Str("/error/intake_error_code"), "VERSION_UNSUPPORTED");
+  EXPECT_EQ(r.Str("/error/details/reason"), "missing_version");
+  EXPECT_EQ(r.Str("/error/message"),
+            "Unsupported schema version: unknown, supported versions: [1]");
+  // On S1 the token supplies the version: the same body is accepted there.
+  Json header(client_.Request(
+      "router.decide",
+      R"({"request_id":"r2","tenant_id":"acme","task":{"type":"t","payload_ref":"x"}})",
+      {{"version", "1"}}));
+  EXPECT_TRUE(header.Bool("/ok")) << header.Str("/error/message");
+}
+
+// §5 step 1: without a reply-to the reply goes to `<S1>.reply` (reply_fallback = true).
+TEST_F(NatsDecideTest, ReplyFallbackSubjectWithoutReplyTo) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, client_.nc(), "beamline.router.v1.decide.reply"),
+            NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(client_.nc()), NATS_OK);
+  const std::string body = ValidRequest("r-fallback");
+  ASSERT_EQ(
+      natsConnection_Publish(client_.nc(), kSubject, body.data(), static_cast<int>(body.size())),
+      NATS_OK);
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 5000), NATS_OK);
+  Json r(std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(sub);
+  EXPECT_TRUE(r.Bool("/ok"));
+  EXPECT_EQ(r.Str("/context/request_id"), "r-fallback");
+}
+
+// §5 step 11: pushing decides. Publishing is not in this build: `unavailable`; disabled and
+// tenant_blocked pushes are answered ok with that status.
+TEST_F(NatsDecideTest, PushAssignmentStatuses) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.assignments.allowed_tenants = {"acme"};
+  auto node = StartNode(c);
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  Json push(client_.Request(kSubject, ValidRequest("r-push", R"(,"push_assignment":true)")));
+  EXPECT_EQ(push.Str("/error/code"), "unavailable");
+  EXPECT_EQ(push.Str("/error/message"), "Assignment publishing is not available in this build");
+  EXPECT_EQ(push.Int("/error/retry_after_ms"), 2000);
+  Json blocked(client_.Request(
+      kSubject,
+      R"({"version":"1","request_id":"r-beta","tenant_id":"beta","push_assignment":"true","task":{"type":"t","payload_ref":"x"}})"));
+  EXPECT_TRUE(blocked.Bool("/ok")) << blocked.Str("/error/message");
+  EXPECT_EQ(blocked.Str("/assignment/status"), "tenant_blocked");
+  // Rule 16 still applies to pushing requests.
+  Json uncovered(client_.Request(
+      kSubject, ValidRequest("r-sub", R"(,"push_assignment":1,"assignment_subject":"orders.x")")));
+  EXPECT_EQ(uncovered.Str("/error/details/reason"), "assignment_subject_not_allowed");
+}
+
+TEST_F(NatsDecideTest, PushAssignmentDisabled) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.assignments.enabled = false;
+  auto node = StartNode(c);
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  Json r(client_.Request(kSubject, ValidRequest("r-dis", R"(,"push_assignment":true)")));
+  EXPECT_TRUE(r.Bool("/ok"));
+  EXPECT_EQ(r.Str("/assignment/status"), "disabled");
+  EXPECT_FALSE(r.Has("/assignment/assignment_id"));
+}
+
+// §12.28 (queue group part) and §10: two replicas in one queue group; every request is
+// answered exactly once and both replicas serve some.
+TEST_F(NatsDecideTest, QueueGroupSharesTheLoad) {
+  auto a = StartNode(RouterConfig(server_.url(), "router-a"));
+  auto b = StartNode(RouterConfig(server_.url(), "router-b"));
+  ASSERT_TRUE(a->WaitReady().ok()) << a->ChecksJson();
+  ASSERT_TRUE(b->WaitReady().ok()) << b->ChecksJson();
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, client_.nc(), "itest.replies"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(client_.nc()), NATS_OK);
+  constexpr int kRequests = 100;
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string body = ValidRequest("q-" + std::to_string(i));
+    ASSERT_EQ(natsConnection_PublishRequest(client_.nc(), kSubject, "itest.replies", body.data(),
+                                            static_cast<int>(body.size())),
+              NATS_OK);
+  }
+  std::map<std::string, int> replies;
+  for (int i = 0; i < kRequests; ++i) {
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 10000), NATS_OK) << "after " << i;
+    Json r(std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    natsMsg_Destroy(msg);
+    EXPECT_TRUE(r.Bool("/ok"));
+    ++replies[r.Str("/context/request_id")];
+  }
+  // No 101st reply: nothing was answered twice.
+  natsMsg* extra = nullptr;
+  EXPECT_EQ(natsSubscription_NextMsg(&extra, sub, 200), NATS_TIMEOUT);
+  natsSubscription_Destroy(sub);
+  EXPECT_EQ(replies.size(), static_cast<size_t>(kRequests));
+  for (const auto& [id, n] : replies) EXPECT_EQ(n, 1) << id;
+  const uint64_t served_a = a->transport().stats().decide_received.load();
+  const uint64_t served_b = b->transport().stats().decide_received.load();
+  EXPECT_EQ(served_a + served_b, static_cast<uint64_t>(kRequests));
+  EXPECT_GT(served_a, 0u);
+  EXPECT_GT(served_b, 0u);
+}
+
+// §12.22 (NATS part): 100 concurrent requests, all answered ok.
+TEST_F(NatsDecideTest, Scenario22HundredConcurrentRequests) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::atomic<int> ok{0};
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      NatsClient client;
+      if (!client.Connect(server_.url()).ok()) return;
+      // Every request of this thread is in flight at once (async, own inbox).
+      natsSubscription* sub = nullptr;
+      const std::string inbox = "itest.c." + std::to_string(t);
+      natsConnection_SubscribeSync(&sub, client.nc(), inbox.c_str());
+      natsConnection_Flush(client.nc());
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string body = ValidRequest("c-" + std::to_string(t) + "-" + std::to_string(i));
+        natsConnection_PublishRequest(client.nc(), kSubject, inbox.c_str(), body.data(),
+                                      static_cast<int>(body.size()));
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        natsMsg* msg = nullptr;
+        if (natsSubscription_NextMsg(&msg, sub, 10000) != NATS_OK) break;
+        Json r(std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+        natsMsg_Destroy(msg);
+        if (r.Bool("/ok")) ok.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        ids.insert(r.Str("/context/request_id"));
+      }
+      natsSubscription_Destroy(sub);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+// §12.26 (reconnect part), §8: SIGKILL the server, restart it on the same port and store:
+// readiness goes false, then true, and decides are served again.
+TEST_F(NatsDecideTest, Scenario26ReconnectsAfterServerKill) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  EXPECT_TRUE(client_.Request(kSubject, ValidRequest("before")).find("\"ok\":true") !=
+              std::string::npos);
+  server_.Kill(SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return !node->readiness().CheckOk(kCheckNats); }, 10s,
+                      "nats check to fail after the kill")
+                  .ok());
+  EXPECT_FALSE(node->readiness().Ready());
+  ASSERT_TRUE(server_.Restart().ok());
+  ASSERT_TRUE(node->WaitReady(20s).ok()) << node->ChecksJson();
+  std::string reply;
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    reply = client_.Request(kSubject, ValidRequest("after"), {}, 1000);
+                    return !reply.empty();
+                  },
+                  20s, "a decide after the restart")
+                  .ok());
+  Json r(reply);
+  EXPECT_TRUE(r.Bool("/ok"));
+  EXPECT_EQ(r.Str("/context/request_id"), "after");
+  EXPECT_GE(node->transport().stats().connections_lost.load(), 1u);
+}
+
+// §8: a failed first connect does not stop startup; the transport connects once a server
+// appears and becomes ready.
+TEST_F(NatsDecideTest, FirstConnectRetriesInTheBackground) {
+  const std::string url = server_.url();
+  server_.Kill(SIGKILL);
+  auto node = StartNode(RouterConfig(url, "router-a"));
+  EXPECT_FALSE(node->readiness().CheckOk(kCheckNats));
+  ASSERT_TRUE(server_.Restart().ok());
+  ASSERT_TRUE(node->WaitReady(20s).ok()) << node->ChecksJson();
+  NatsClient fresh;
+  ASSERT_TRUE(fresh.Connect(server_.url()).ok());
+  Json r(fresh.Request(kSubject, ValidRequest("late")));
+  EXPECT_TRUE(r.Bool("/ok"));
+}
+
+// §6.1 / §12.1 (streams part): after Start the five streams exist with the spec settings,
+// read back through the raw JetStream API.
+TEST_F(NatsDecideTest, Scenario01StreamsCreatedWithSpecSettings) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  struct Want {
+    const char* name;
+    std::vector<std::string> subjects;
+    int64_t max_age_s;
+    int64_t max_bytes;
+    int64_t dup_s;
+    const char* discard;
+  };
+  const std::vector<Want> wants = {
+      {"CAF_ASSIGNMENTS", {"caf.exec.assign.v1"}, 3600, 1LL << 30, 120, "old"},
+      {"CAF_RESULTS", {"caf.exec.result.v1"}, 86400, 1LL << 30, 120, "old"},
+      {"CAF_ACKS", {"caf.exec.assign.v1.ack"}, 86400, 256LL << 20, 120, "old"},
+      {"BEAMLINE_USAGE", {"beamline.usage.v1.metered"}, 604800, 4LL << 30, 600, "new"},
+      {"ROUTER_DLQ",
+       {"beamline.router.v1.decide.dlq", "caf.exec.result.v1.dlq", "caf.exec.assign.v1.ack.dlq"},
+       1209600,
+       1LL << 30,
+       120,
+       "old"},
+  };
+  for (const Want& w : wants) {
+    Json info(client_.Request(std::string("$JS.API.STREAM.INFO.") + w.name, ""));
+    ASSERT_TRUE(info.Has("/config")) << w.name;
+    std::vector<std::string> subjects;
+    simdjson::dom::array arr;
+    ASSERT_EQ(info.root().at_pointer("/config/subjects").get(arr), simdjson::SUCCESS);
+    for (auto s : arr) subjects.emplace_back(std::string_view(s.get_string().value_unsafe()));
+    EXPECT_EQ(subjects, w.subjects) << w.name;
+    EXPECT_EQ(info.Int("/config/max_age"), w.max_age_s * 1000000000LL) << w.name;
+    EXPECT_EQ(info.Int("/config/max_bytes"), w.max_bytes) << w.name;
+    EXPECT_EQ(info.Int("/config/duplicate_window"), w.dup_s * 1000000000LL) << w.name;
+    EXPECT_EQ(info.Str("/config/storage"), "file") << w.name;
+    EXPECT_EQ(info.Str("/config/retention"), "limits") << w.name;
+    EXPECT_EQ(info.Str("/config/discard"), w.discard) << w.name;
+    EXPECT_EQ(info.Int("/config/num_replicas"), 1) << w.name;
+  }
+  // A second replica starting against the existing streams is ready too and reports no drift.
+  auto b = StartNode(RouterConfig(server_.url(), "router-b"));
+  ASSERT_TRUE(b->WaitReady().ok()) << b->ChecksJson();
+  EXPECT_EQ(b->transport().stats().stream_drift_reports.load(), 0u);
+}
+
+// §6.1 with manage_streams = false: missing streams are not created and the replica is not
+// ready (jetstream check), decides are still served.
+TEST_F(NatsDecideTest, VerifyOnlyDoesNotCreateStreams) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.jetstream.manage_streams = false;
+  auto node = StartNode(c);
+  ASSERT_TRUE(WaitFor([&] { return node->readiness().CheckOk(kCheckDecideSubscription); }, 15s,
+                      "decide subscription")
+                  .ok())
+      << node->ChecksJson();
+  EXPECT_FALSE(node->readiness().CheckOk(kCheckJetStream));
+  EXPECT_FALSE(node->readiness().Ready());
+  Json info(client_.Request("$JS.API.STREAM.INFO.CAF_ASSIGNMENTS", ""));
+  EXPECT_EQ(info.Int("/error/code"), 404);
+  Json r(client_.Request(kSubject, ValidRequest("still-served")));
+  EXPECT_TRUE(r.Bool("/ok"));
+}
+
+// §1 / §12.2: a stream capturing the decide subject makes the replica not ready.
+TEST_F(NatsDecideTest, Scenario02CapturedDecideSubjectIsNotReady) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {"beamline.router.>"};
+  cfg.Name = "CAPTURE";
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_MemoryStorage;
+  ASSERT_EQ(js_AddStream(nullptr, client_.js(), &cfg, nullptr, nullptr), NATS_OK);
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(
+      WaitFor([&] { return node->readiness().CheckOk(kCheckNats); }, 15s, "connected").ok());
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    for (const auto& c : node->readiness().Checks()) {
+                      if (c.name == kCheckDecideSubscription &&
+                          c.message.find("CAPTURE") != std::string::npos) {
+                        return true;
+                      }
+                    }
+                    return false;
+                  },
+                  15s, "decide_subscription failing with the capturing stream")
+                  .ok())
+      << node->ChecksJson();
+  EXPECT_FALSE(node->readiness().Ready());
+}
+
+// §8 auth: an nkey seed file (public key derived by the router) against a server that only
+// admits that nkey.
+TEST(NatsAuthTest, NkeySeedFileAuthenticates) {
+  std::array<uint8_t, 32> raw{};
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint8_t>(i * 7 + 3);
+  const std::string seed = EncodeNkeySeed(kNkeyPrefixUser, raw);
+  auto pub = NkeyPublicKeyFromSeed(seed);
+  ASSERT_TRUE(pub.ok()) << pub.status();
+  NatsServerOptions opts;
+  opts.config_text = "authorization { users = [ { nkey: \"" + *pub + "\" } ] }\n";
+  NatsServerProcess server(opts);
+  ASSERT_TRUE(server.Start().ok()) << server.ReadLog();
+  const std::string seed_file = server.temp_dir() + "/router.nk";
+  {
+    std::ofstream out(seed_file);
+    out << seed << "\n";
+  }
+  config::Config c = RouterConfig(server.url(), "router-a");
+  c.nats.auth.nkey_seed_file = seed_file;
+  RouterNode node(c);
+  ASSERT_TRUE(node.Start().ok());
+  ASSERT_TRUE(node.WaitReady().ok()) << node.ChecksJson();
+
+  // Without credentials the server refuses the connection.
+  config::Config anonymous = RouterConfig(server.url(), "router-b");
+  anonymous.nats.jetstream.enabled = false;
+  RouterNode refused(anonymous);
+  ASSERT_TRUE(refused.Start().ok());
+  EXPECT_TRUE(WaitFor(
+                  [&] {
+                    const std::string log = server.ReadLog();
+                    return log.find("authentication error") != std::string::npos ||
+                           log.find("Authorization Violation") != std::string::npos;
+                  },
+                  10s, "the server to refuse the anonymous connection")
+                  .ok())
+      << server.ReadLog();
+  EXPECT_FALSE(refused.readiness().CheckOk(kCheckNats));
 }
 
 }  // namespace
