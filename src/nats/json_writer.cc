@@ -105,6 +105,11 @@ void AppendJsonDouble(std::string& out, double value) {
     return;
   }
   out.append(buf, static_cast<size_t>(ptr - buf));
+  // Keep a parsed double recognisable as one: 1.0 stays "1.0", not the integer "1".
+  if (std::string_view(buf, static_cast<size_t>(ptr - buf)).find_first_of(".eEn") ==
+      std::string_view::npos) {
+    out.append(".0");
+  }
 }
 
 void AppendJsonInt(std::string& out, int64_t value) {

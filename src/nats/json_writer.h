@@ -6,7 +6,8 @@
 //
 // Strings are escaped per RFC 8259 and made valid UTF-8: ill-formed bytes (e.g. from a header
 // value) become U+FFFD, so the output is always well-formed JSON. Numbers: integers exactly,
-// doubles in the shortest round-trip form (non-finite values are written as 0).
+// doubles in the shortest round-trip form with a fraction part kept (1.0 -> "1.0"; non-finite
+// values are written as 0).
 //
 // Thread-compatible: one writer per thread; the free functions are reentrant.
 
@@ -23,7 +24,8 @@ namespace router::nats_adapter {
 void AppendJsonString(std::string& out, std::string_view s);
 // Appends the compact JSON encoding of a parsed value (object members in document order).
 void AppendJsonElement(std::string& out, simdjson::dom::element element);
-// Appends a double in the shortest form that round-trips (0 for NaN/inf).
+// Appends a double in the shortest form that round-trips, always with a fraction or exponent
+// ("1.0", "0.0031", "1e+21"); 0 for NaN/inf.
 void AppendJsonDouble(std::string& out, double value);
 void AppendJsonInt(std::string& out, int64_t value);
 
