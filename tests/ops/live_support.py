@@ -33,6 +33,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import grpc
+
 OPS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(OPS_DIR, "..", ".."))
 PYTHON_TESTS_DIR = os.path.join(REPO_ROOT, "tests", "python")
