@@ -103,7 +103,15 @@ void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
 
   // Readiness (OBS §7.2: router_ready / router_ready_check mirror /ready).
   metrics.ready->SetCallback({}, [&readiness] { return readiness.Ready() ? 1.0 : 0.0; });
-  for (const auto& check : readiness.Checks()) {
+  // Checks this process does not run (e.g. the NATS ones without NATS) are not exported.
+  const auto checks = readiness.Checks();
+  for (std::string_view name : {"config", "store", "grpc", "nats", "decide_subscription",
+                                "jetstream", "consumers", "shutdown"}) {
+    bool present = false;
+    for (const auto& c : checks) present = present || c.name == name;
+    if (!present) metrics.ready_check->Remove({name});
+  }
+  for (const auto& check : checks) {
     const std::string name = check.name;
     metrics.ready_check->SetCallback({name}, [&readiness, name] {
       for (const auto& c : readiness.Checks()) {

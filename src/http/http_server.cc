@@ -11,6 +11,18 @@ namespace {
 
 constexpr char kExpositionType[] = "text/plain; version=0.0.4; charset=utf-8";
 
+std::string_view CodeLabel(int status, char (&buf)[8]) {
+  switch (status) {
+    case 200: case 400: case 404: case 405: case 413: case 500: case 503: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), status);
+      (void)ec;
+      return std::string_view(buf, static_cast<size_t>(end - buf));
+    }
+    default:
+      return "other";
+  }
+}
+
 std::string_view PathLabel(const std::string& path) {
   if (path == "/metrics" || path == "/health" || path == "/ready") return path;
   return "other";
@@ -49,10 +61,8 @@ HttpServer::HttpServer(const service::Readiness& readiness, obs::RouterMetrics* 
   }
   if (metrics_ != nullptr) {
     server_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      char code[8];
-      auto [end, ec] = std::to_chars(code, code + sizeof(code), res.status);
-      (void)ec;
-      metrics_->http_requests->Get({PathLabel(req.path), std::string_view(code, end - code)}).Inc();
+      char buf[8];
+      metrics_->http_requests->Get({PathLabel(req.path), CodeLabel(res.status, buf)}).Inc();
     });
   }
 }

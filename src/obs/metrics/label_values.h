@@ -35,6 +35,11 @@ inline constexpr std::string_view kDecideOutcome[] = {
     "internal",
     "cancelled",
     "assignment_not_persisted",
+    // Extension pipeline tags (POL §9): Decide answers them today when a required item cannot
+    // run (cause extension_unavailable).
+    "pre_processor_failed",
+    "validator_blocked",
+    "post_processor_failed",
 };
 
 inline constexpr std::string_view kDecisionReason[] = {
