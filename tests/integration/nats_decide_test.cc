@@ -718,6 +718,57 @@ TEST_F(NatsDecideTest, Scenario02CapturedDecideSubjectIsNotReady) {
   EXPECT_FALSE(node->readiness().Ready());
 }
 
+// §4.3: decide DLQ envelopes are limited to nats.dlq.decide_rate_per_s per replica; the excess
+// is dropped and counted, and the stream holds exactly the envelopes that were published.
+TEST_F(NatsDecideTest, DlqRateLimitDropsTheExcess) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.dlq.decide_rate_per_s = 1;
+  auto node = StartNode(c);
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  constexpr int kInvalid = 20;
+  for (int i = 0; i < kInvalid; ++i) {
+    Json r(client_.Request(kSubject, "{bad json " + std::to_string(i)));
+    ASSERT_EQ(r.Str("/error/code"), "invalid_request");
+  }
+  const NatsStats& stats = node->transport().stats();
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    return stats.dlq_published.load() + stats.dlq_rate_dropped.load() ==
+                           static_cast<uint64_t>(kInvalid);
+                  },
+                  10s, "every envelope published or dropped")
+                  .ok());
+  EXPECT_GT(stats.dlq_rate_dropped.load(), 0u);
+  EXPECT_GE(stats.dlq_published.load(), 1u);
+  Json info(client_.Request("$JS.API.STREAM.INFO.ROUTER_DLQ", ""));
+  EXPECT_EQ(info.Int("/state/messages"), static_cast<int64_t>(stats.dlq_published.load()));
+}
+
+// §8 readiness_grace_ms: a disconnect shorter than the grace never turns the router not ready.
+TEST_F(NatsDecideTest, ReadinessGraceCoversShortDisconnects) {
+  config::Config c = RouterConfig(server_.url(), "router-a");
+  c.nats.readiness_grace_ms = 600000;
+  auto node = StartNode(c);
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  // The listener outlives this scope's locals (it fires during the transport's Stop): it holds
+  // only the readiness (alive until after the transport) and a shared counter.
+  auto nats_failures = std::make_shared<std::atomic<int>>(0);
+  service::Readiness* readiness = &node->readiness();
+  readiness->OnChange([readiness, nats_failures] {
+    if (!readiness->CheckOk(kCheckNats)) nats_failures->fetch_add(1);
+  });
+  const NatsStats& stats = node->transport().stats();
+  const uint64_t established = stats.connections_established.load();
+  server_.Kill(SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return stats.connections_lost.load() >= 1; }, 10s, "disconnect").ok());
+  ASSERT_TRUE(server_.Restart().ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return stats.connections_established.load() > established; }, 20s, "reconnect")
+          .ok());
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  EXPECT_EQ(nats_failures->load(), 0);
+}
+
 // §8 auth: an nkey seed file (public key derived by the router) against a server that only
 // admits that nkey.
 TEST(NatsAuthTest, NkeySeedFileAuthenticates) {
