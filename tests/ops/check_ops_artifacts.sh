@@ -31,6 +31,9 @@ while [ $# -gt 0 ]; do
     *) echo "check_ops_artifacts: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+# Paths given relative to the caller's directory stay valid after the cd below.
+[ -n "$METRICS_FILE" ] && METRICS_FILE=$(realpath -- "$METRICS_FILE")
+[ -n "$CATALOGUE_FILE" ] && CATALOGUE_FILE=$(realpath -- "$CATALOGUE_FILE")
 for f in "$METRICS_FILE" "$CATALOGUE_FILE"; do
   if [ -n "$f" ] && [ ! -r "$f" ]; then
     echo "check_ops_artifacts: cannot read $f" >&2; exit 2
