@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -35,7 +36,6 @@ LogBuilder::LogBuilder(Logger* logger, LogLevel level, std::string_view subsyste
                        std::string_view event, std::string_view message,
                        std::initializer_list<LogField> context)
     : logger_(logger) {
-  if (!logger->Enabled(level)) return;
   record_.emplace();
   record_->level = level;
   record_->subsystem.assign(subsystem);
@@ -44,30 +44,20 @@ LogBuilder::LogBuilder(Logger* logger, LogLevel level, std::string_view subsyste
   record_->context.assign(context.begin(), context.end());
 }
 
-LogBuilder& LogBuilder::PolicyVersion(int64_t v) {
-  if (record_.has_value()) record_->SetCorrelation(CorrelationKey::kPolicyVersion, v);
-  return *this;
-}
+void LogBuilder::SetNumber(CorrelationKey key, int64_t v) { record_->SetCorrelation(key, v); }
 
-LogBuilder& LogBuilder::LatencyMs(int64_t ms) {
-  if (record_.has_value()) record_->SetCorrelation(CorrelationKey::kLatencyMs, ms);
-  return *this;
-}
-
-LogBuilder& LogBuilder::Correlation(CorrelationKey key, std::string_view v) {
-  if (record_.has_value()) {
-    if (IsIntegerCorrelationKey(key)) {
-      int64_t n = 0;
-      for (char c : v) {
-        if (c < '0' || c > '9') return *this;  // not an integer: left out
-        n = n * 10 + (c - '0');
-      }
-      if (!v.empty()) record_->SetCorrelation(key, n);
-    } else {
-      record_->SetCorrelation(key, v);
-    }
+void LogBuilder::SetText(CorrelationKey key, std::string_view v) {
+  if (!IsIntegerCorrelationKey(key)) {
+    record_->SetCorrelation(key, v);
+    return;
   }
-  return *this;
+  if (v.empty()) return;
+  int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || n > (INT64_MAX - 9) / 10) return;  // not an integer: left out
+    n = n * 10 + (c - '0');
+  }
+  record_->SetCorrelation(key, n);
 }
 
 LogBuilder& LogBuilder::Fields(std::initializer_list<LogField> fields) {

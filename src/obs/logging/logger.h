@@ -114,7 +114,9 @@ class LogBuilder {
   LogBuilder(const LogBuilder&) = delete;
   LogBuilder& operator=(const LogBuilder&) = delete;
   LogBuilder& operator=(LogBuilder&&) = delete;
-  ~LogBuilder() { Submit(); }
+  ~LogBuilder() {
+    if (record_.has_value()) Submit();
+  }
 
   // False when the level is disabled: every setter is then a no-op.
   bool Enabled() const { return record_.has_value(); }
@@ -123,7 +125,10 @@ class LogBuilder {
   LogBuilder& NodeId(std::string_view v) { return Correlation(CorrelationKey::kNodeId, v); }
   LogBuilder& TenantId(std::string_view v) { return Correlation(CorrelationKey::kTenantId, v); }
   LogBuilder& PolicyId(std::string_view v) { return Correlation(CorrelationKey::kPolicyId, v); }
-  LogBuilder& PolicyVersion(int64_t v);
+  LogBuilder& PolicyVersion(int64_t v) {
+    if (record_.has_value()) SetNumber(CorrelationKey::kPolicyVersion, v);
+    return *this;
+  }
   LogBuilder& ProviderId(std::string_view v) { return Correlation(CorrelationKey::kProviderId, v); }
   LogBuilder& RequestId(std::string_view v) { return Correlation(CorrelationKey::kRequestId, v); }
   LogBuilder& DecisionId(std::string_view v) { return Correlation(CorrelationKey::kDecisionId, v); }
@@ -139,13 +144,21 @@ class LogBuilder {
   LogBuilder& FlowId(std::string_view v) { return Correlation(CorrelationKey::kFlowId, v); }
   LogBuilder& StepId(std::string_view v) { return Correlation(CorrelationKey::kStepId, v); }
   LogBuilder& ErrorCode(std::string_view v) { return Correlation(CorrelationKey::kErrorCode, v); }
-  LogBuilder& LatencyMs(int64_t ms);
-  LogBuilder& Correlation(CorrelationKey key, std::string_view v);
+  LogBuilder& LatencyMs(int64_t ms) {
+    if (record_.has_value()) SetNumber(CorrelationKey::kLatencyMs, ms);
+    return *this;
+  }
+  // Any key; for policy_version / latency_ms `v` must be a decimal integer (else left out).
+  LogBuilder& Correlation(CorrelationKey key, std::string_view v) {
+    if (record_.has_value()) SetText(key, v);
+    return *this;
+  }
 
   // One `context` field; the value is converted only when the level is enabled.
   template <typename T>
   LogBuilder& Field(std::string_view key, T&& value) {
     if (record_.has_value()) {
+      if (record_->context.empty()) record_->context.reserve(4);
       record_->context.push_back(LogField{std::string(key), LogValue(std::forward<T>(value))});
     }
     return *this;
@@ -167,10 +180,14 @@ class LogBuilder {
 
  private:
   friend class Logger;
+  LogBuilder() = default;  // inert: the level is disabled
+  void SetText(CorrelationKey key, std::string_view v);
+  void SetNumber(CorrelationKey key, int64_t v);
+  // REQUIRES: logger->Enabled(level).
   LogBuilder(Logger* logger, LogLevel level, std::string_view subsystem, std::string_view event,
              std::string_view message, std::initializer_list<LogField> context);
 
-  Logger* logger_;
+  Logger* logger_ = nullptr;
   std::optional<LogRecord> record_;
 };
 
@@ -211,6 +228,7 @@ class Logger {
   }
   LogBuilder At(LogLevel level, std::string_view subsystem, std::string_view event,
                 std::string_view message, std::initializer_list<LogField> context = {}) {
+    if (!Enabled(level)) return LogBuilder();  // inline: a disabled level builds nothing
     return LogBuilder(this, level, subsystem, event, message, context);
   }
 

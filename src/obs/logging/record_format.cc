@@ -1,5 +1,6 @@
 #include "obs/logging/record_format.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -7,6 +8,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "absl/container/inlined_vector.h"
 
 namespace router::obs {
 namespace {
@@ -79,6 +82,11 @@ std::string PrepareString(std::string_view raw, const Redactor& redactor, Redact
 
 void AppendPreparedString(std::string_view raw, const Redactor& redactor, Redaction redaction,
                           size_t max_bytes, std::string* out) {
+  if (redaction == Redaction::kKnownSecrets && !redactor.HasKnownSecrets() &&
+      raw.size() <= max_bytes && IsValidUtf8(raw)) {
+    AppendJsonString(raw, out);  // nothing to change: no copy
+    return;
+  }
   AppendJsonString(PrepareString(raw, redactor, redaction, max_bytes), out);
 }
 
@@ -100,9 +108,23 @@ void AppendInteger(Int n, std::string* out) {
 }
 
 // Indices of the fields to write: the first position of each key, holding its last value.
-std::vector<size_t> EmitOrder(const std::vector<LogField>& fields) {
-  std::vector<size_t> slots;
-  slots.reserve(fields.size());
+using FieldOrder = absl::InlinedVector<size_t, 16>;
+FieldOrder EmitOrder(const std::vector<LogField>& fields) {
+  FieldOrder slots;  // slots[k]: the last index of the k-th distinct key
+  if (fields.size() <= 16) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      bool seen = false;
+      for (size_t& slot : slots) {
+        if (fields[slot].key == fields[i].key) {
+          slot = i;
+          seen = true;
+          break;
+        }
+      }
+      if (!seen) slots.push_back(i);
+    }
+    return slots;
+  }
   std::unordered_map<std::string_view, size_t> slot_of_key;
   for (size_t i = 0; i < fields.size(); ++i) {
     auto [it, inserted] = slot_of_key.emplace(fields[i].key, slots.size());
@@ -112,7 +134,6 @@ std::vector<size_t> EmitOrder(const std::vector<LogField>& fields) {
       slots[it->second] = i;
     }
   }
-  // slots[k] is the last index of the k-th distinct key; order by first appearance is kept.
   return slots;
 }
 
@@ -239,13 +260,21 @@ std::string FormatTimestamp(int64_t unix_micros) {
     --day;
   }
   const year_month_day ymd{sys_days{days{day}}};
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(second_of_day / 3600),
-                static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60),
-                static_cast<int>(micros));
-  return buf;
+  std::string out = "0000-00-00T00:00:00.000000Z";
+  const auto put = [&out](size_t pos, int64_t value, int width) {
+    for (int k = width - 1; k >= 0; --k) {
+      out[pos + static_cast<size_t>(k)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, std::clamp(static_cast<int>(ymd.year()), 0, 9999), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, second_of_day / 3600, 2);
+  put(14, second_of_day / 60 % 60, 2);
+  put(17, second_of_day % 60, 2);
+  put(20, micros, 6);
+  return out;
 }
 
 bool IsValidUtf8(std::string_view s) {
@@ -336,33 +365,33 @@ void AppendJsonString(std::string_view s, std::string* out) {
 void AppendRecordLine(const LogRecord& record, const Redactor& redactor,
                       const FormatOptions& options, std::string* out) {
   const size_t max_record = std::max(options.max_record_bytes, kMinRecordBytes);
+  const size_t start = out->size();
+  // Common case: serialize straight into `out`, then check the size.
+  AppendHead(record, redactor, options, options.max_string_bytes, options.max_string_bytes, out);
+  if (!record.context.empty()) {
+    *out += kContextOpen;
+    bool first = true;
+    for (size_t index : EmitOrder(record.context)) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendMember(record.context[index], redactor, options.max_string_bytes, out);
+    }
+    out->push_back('}');
+  }
+  out->push_back('}');
+  if (out->size() - start <= max_record) {
+    out->push_back('\n');
+    return;
+  }
+  out->resize(start);
+
   std::string head;
   AppendHead(record, redactor, options, options.max_string_bytes, options.max_string_bytes, &head);
-
   std::vector<std::string> members;
-  size_t context_bytes = 0;
-  if (!record.context.empty()) {
-    for (size_t index : EmitOrder(record.context)) {
-      std::string member;
-      AppendMember(record.context[index], redactor, options.max_string_bytes, &member);
-      context_bytes += member.size() + 1;  // with its comma or the closing brace
-      members.push_back(std::move(member));
-    }
-    context_bytes += kContextOpen.size();
-  }
-
-  if (head.size() + context_bytes + 1 <= max_record) {
-    *out += head;
-    if (!members.empty()) {
-      *out += kContextOpen;
-      for (size_t i = 0; i < members.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        *out += members[i];
-      }
-      out->push_back('}');
-    }
-    *out += "}\n";
-    return;
+  for (size_t index : EmitOrder(record.context)) {
+    std::string member;
+    AppendMember(record.context[index], redactor, options.max_string_bytes, &member);
+    members.push_back(std::move(member));
   }
 
   // Too long. Keep the fixed part (cutting the message and correlation values shorter if

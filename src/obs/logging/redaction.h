@@ -47,6 +47,7 @@ class Redactor {
   bool RedactString(std::string* value) const;
   // Applies the known secrets only; true when `*value` changed.
   bool RedactKnownSecrets(std::string* value) const;
+  bool HasKnownSecrets() const { return !known_secrets_.empty(); }
   std::string Redacted(std::string_view value) const;
 
   // Redacts a value tree in place: strings by pattern, fields under secret keys as a whole.
