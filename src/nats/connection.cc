@@ -198,12 +198,14 @@ absl::Status NatsConnection::Connect() {
     return NatsError(s, "nats connect");
   }
   conn_.reset(nc);
+  raw_.store(conn_.get(), std::memory_order_release);
   // Also without `jetstream.enabled`: the §1 capture check of the decide subject lists streams.
   jsOptions jo;
   jsOptions_Init(&jo);
   auto js = NewJetStreamContext(jo);
   if (!js.ok()) return js.status();
   js_ = *std::move(js);
+  js_raw_.store(js_.get(), std::memory_order_release);
   if (s == NATS_OK) {
     Inc(stats_.connections_established);
     Log(log_, "INFO", "nats.connected", "connected to NATS", {{"server", ConnectedServer()}});
@@ -218,13 +220,14 @@ absl::Status NatsConnection::Connect() {
 }
 
 absl::StatusOr<JsCtxPtr> NatsConnection::NewJetStreamContext(jsOptions options) const {
-  if (!conn_) return absl::FailedPreconditionError("no NATS connection");
+  natsConnection* nc = raw();
+  if (nc == nullptr) return absl::FailedPreconditionError("no NATS connection");
   if (options.Wait <= 0) options.Wait = config_.jetstream.api_timeout_ms;
   if ((options.Domain == nullptr || *options.Domain == '\0') && !config_.jetstream.domain.empty()) {
     options.Domain = config_.jetstream.domain.c_str();
   }
   jsCtx* js = nullptr;
-  if (natsStatus s = natsConnection_JetStream(&js, conn_.get(), &options); s != NATS_OK) {
+  if (natsStatus s = natsConnection_JetStream(&js, nc, &options); s != NATS_OK) {
     return NatsError(s, "jetstream context");
   }
   return JsCtxPtr(js);
@@ -239,21 +242,25 @@ void NatsConnection::Close() {
     absl::MutexLock lock(&closed_mu_);
     closed_mu_.AwaitWithTimeout(absl::Condition(&closed_), kCloseWait);
   }
+  js_raw_.store(nullptr, std::memory_order_release);
+  raw_.store(nullptr, std::memory_order_release);
   js_.reset();
   conn_.reset();
 }
 
 bool NatsConnection::IsConnected() const {
-  if (!conn_ || closing_.load(std::memory_order_relaxed)) return false;
-  return natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED;
+  if (closing_.load(std::memory_order_relaxed)) return false;
+  natsConnection* nc = raw();
+  return nc != nullptr && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 std::string NatsConnection::ConnectedServer() const {
-  if (!conn_) return "";
+  natsConnection* nc = raw();
+  if (nc == nullptr) return "";
   char id[256] = {0};
   char url[512] = {0};
-  if (natsConnection_GetConnectedServerId(conn_.get(), id, sizeof(id)) != NATS_OK) id[0] = 0;
-  if (natsConnection_GetConnectedUrl(conn_.get(), url, sizeof(url)) != NATS_OK) url[0] = 0;
+  if (natsConnection_GetConnectedServerId(nc, id, sizeof(id)) != NATS_OK) id[0] = 0;
+  if (natsConnection_GetConnectedUrl(nc, url, sizeof(url)) != NATS_OK) url[0] = 0;
   if (id[0] == 0 && url[0] == 0) return "";
   return std::string(id) + " " + RedactUrl(url);
 }

@@ -96,10 +96,10 @@ class NatsConnection {
 
   bool IsConnected() const;
   // The cnats connection; nullptr before Connect() and after Close().
-  natsConnection* raw() const { return conn_.get(); }
+  natsConnection* raw() const { return raw_.load(std::memory_order_acquire); }
   // The shared JetStream context (api_timeout_ms, domain); nullptr while the connection does
   // not exist. For JetStream management and synchronous publishes.
-  jsCtx* jetstream() const { return js_.get(); }
+  jsCtx* jetstream() const { return js_raw_.load(std::memory_order_acquire); }
   // A new JetStream context on this connection with `options` (e.g. an async PubAck handler
   // for the outbox); Wait and Domain default to the configured values when unset.
   absl::StatusOr<JsCtxPtr> NewJetStreamContext(jsOptions options) const;
@@ -125,8 +125,12 @@ class NatsConnection {
   NatsStats& stats_;
   const LogSink log_;
   NatsOptionsPtr options_;
-  NatsConnectionPtr conn_;
+  NatsConnectionPtr conn_;  // owner; written by Connect()/Close() only
   JsCtxPtr js_;
+  // Published copies for other threads (acquire/release: the handles are fully built before
+  // they are published, and unpublished before they are destroyed).
+  std::atomic<natsConnection*> raw_{nullptr};
+  std::atomic<jsCtx*> js_raw_{nullptr};
   std::vector<Listener> listeners_;  // fixed before Connect(); read by cnats threads
   std::atomic<bool> closing_{false};
 

@@ -157,17 +157,20 @@ void NatsTransport::ControlLoop() {
           kCheckNats, false,
           "disconnected for " + std::to_string(absl::ToInt64Seconds(now - disconnected_at_)) + "s");
     }
+    bool retry_connect = false;
     {
       absl::MutexLock lock(&mu_);
       if (now >= connect_retry_at_) {
         connect_retry_at_ = absl::InfiniteFuture();
-        absl::Status s = connection_->Connect();
-        if (!s.ok()) {
-          connect_retry_at_ = now + absl::Milliseconds(ReconnectDelayMs(
-                                        config_.reconnect_base_ms, config_.reconnect_max_ms,
-                                        ++connect_attempts_, core::NextU64()));
-        }
+        retry_connect = true;
       }
+    }
+    // Outside mu_: a successful Connect() notifies listeners synchronously, which lock mu_.
+    if (retry_connect && !connection_->Connect().ok()) {
+      const int64_t delay_ms = ReconnectDelayMs(config_.reconnect_base_ms, config_.reconnect_max_ms,
+                                                ++connect_attempts_, core::NextU64());
+      absl::MutexLock lock(&mu_);
+      connect_retry_at_ = now + absl::Milliseconds(delay_ms);
     }
     if (connected_ && (setup_pending_ || now >= retry_at_)) {
       setup_pending_ = false;

@@ -62,9 +62,10 @@ class NatsTransport {
   NatsTransport(const NatsTransport&) = delete;
   NatsTransport& operator=(const NatsTransport&) = delete;
 
-  // Starts connecting (in the background when no server answers; never fails for
-  // connectivity), then subscribes, ensures streams and sets readiness as the connection comes
-  // up. Errors only for a connection cnats refuses to create.
+  // Starts connecting (in the background when no server answers, or even when cnats refuses
+  // to create the connection: then the control thread retries with the reconnect backoff),
+  // then subscribes, ensures streams and sets readiness as the connection comes up. Never
+  // fails today; the status is kept for setup errors that must stop startup.
   absl::Status Start();
 
   // Graceful stop (§8): decide subscriptions drained (in-flight decides answered) within
