@@ -16,6 +16,7 @@
 #include "app/observability_setup.h"
 #include "grpc/call_counter.h"
 #include "base/errors.h"
+#include "config/cli.h"
 #include "config/config_loader.h"
 #include "core/random.h"
 #include "store/sqlite_policy_store.h"
@@ -245,6 +246,25 @@ void Application::Shutdown() {
   if (http_) http_->Stop();
   if (tracer_) tracer_->Shutdown();
   LogEvent("INFO", "main", "router.shutdown.complete", "shutdown complete");
+}
+
+void Application::Reload(const absl::StatusOr<config::Config>& next) {
+  if (!next.ok()) {
+    metrics_->config_reloads->Get({"error"}).Inc();
+    LogEvent("ERROR", "config", "config.reload_failed", "invalid configuration; keeping the running one",
+             {{"error", std::string(StdView(next.status().message()))}});
+    return;
+  }
+  const std::vector<std::string> changed = config::ChangedKeys(config_, *next);
+  if (tracer_) tracer_->SetSampleRatio(next->tracing.sample_ratio);
+  metrics_->config_reloads->Get({"ok"}).Inc();
+  std::string keys;
+  for (const auto& k : changed) keys += (keys.empty() ? "" : ",") + k;
+  LogEvent("INFO", "config", "config.reloaded", "configuration re-read", {{"changed", keys}});
+  if (config::ReloadNeedsRestart(changed)) {
+    LogEvent("WARN", "config", "config.restart_required",
+             "some changed keys take effect only after a restart", {{"changed", keys}});
+  }
 }
 
 void Application::Wait() {

@@ -45,6 +45,9 @@ class Application {
   absl::Status Start();
   // Graceful shutdown (idempotent).
   void Shutdown();
+  // SIGHUP (configuration.md §5): `next` is the re-read configuration or its errors. Applies
+  // tracing.sample_ratio at once; any other changed key is logged as config.restart_required.
+  void Reload(const absl::StatusOr<config::Config>& next);
   // Blocks until the gRPC server has shut down.
   void Wait();
 

@@ -66,6 +66,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   router::app::Application app(*std::move(config));
@@ -75,9 +76,15 @@ int Run(int argc, char** argv) {
     std::cerr << message << "\n";
     return 1;
   }
-  std::thread signal_waiter([&app, signals] {
+  std::thread signal_waiter([&app, signals, &options] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (true) {
+      sigwait(&signals, &sig);
+      if (sig != SIGHUP) break;
+      // configuration.md §5: SIGHUP re-reads and validates the file; the running config stays
+      // when it is invalid.
+      app.Reload(router::config::LoadConfig(options));
+    }
     router::app::LogEvent("INFO", "main", "router.shutdown.begin", "shutdown requested",
                           {{"signal", std::to_string(sig)}});
     app.Shutdown();
