@@ -100,9 +100,6 @@ absl::StatusOr<std::unique_ptr<Logger>> Logger::Create(LoggerOptions options) {
   if (options.queue_capacity < 1) {
     return absl::InvalidArgumentError("log.queue_capacity must be at least 1");
   }
-  if (options.max_record_bytes < kMinRecordBytes) {
-    return absl::InvalidArgumentError("log.max_record_bytes must be at least 1024");
-  }
   if (options.rate_limit_burst < 1) {
     return absl::InvalidArgumentError("log.rate_limit_burst must be at least 1");
   }

@@ -5,9 +5,10 @@
 // Delivery (O1, never on the critical path): a call site builds a LogRecord on its own thread
 // and moves it into a bounded lock-free queue (`queue_capacity`); one writer thread rate-limits,
 // redacts, serializes and writes. A caller never waits and does no I/O: when the queue is full
-// the record is dropped and counted. A disabled level costs one relaxed atomic load
-// (Enabled()) and builds nothing. `router.fatal` is the exception: it is written synchronously
-// to stderr by the caller.
+// the record is dropped and counted. The only lock a caller touches is the writer's mutex, for
+// the moment of waking an idle writer (never held across I/O). A disabled level costs one
+// relaxed atomic load (Enabled()) and builds nothing. `router.fatal` is the exception: it is
+// written synchronously to stderr by the caller.
 //
 //   logger.Info("main", "router.listening", "listening", {{"grpc_port", 9000}});
 //   logger.Error("outbox", "assignment.publish_failed", "assignment publish failed")
@@ -19,8 +20,8 @@
 // Process-global: GlobalLogger() returns the logger installed with SetGlobalLogger(), or until
 // then a default stdout logger at INFO (so the process can log before its config is loaded).
 //
-// Thread-safety: every public member may be called from any thread, except that Stop() and
-// the destructor must not race with each other, and the test hooks are for tests only.
+// Thread-safety: every public member may be called from any thread (Stop() runs once; later
+// or concurrent callers wait for it). The destructor must not race with other calls.
 
 #include <array>
 #include <atomic>
@@ -58,7 +59,7 @@ struct LoggerOptions {
   LogOutput output = LogOutput::kStdout;   // log.output
   std::string file;                        // log.file (output == kFile)
   size_t queue_capacity = 8192;            // log.queue_capacity, >= 1
-  size_t max_record_bytes = 16384;         // log.max_record_bytes, >= 1024
+  size_t max_record_bytes = 16384;         // log.max_record_bytes; below 1024 acts as 1024
   uint32_t rate_limit_burst = 10;          // log.rate_limit_burst, >= 1
   int64_t rate_limit_interval_ms = 10000;  // log.rate_limit_interval_ms, >= 1
   std::vector<std::string> redact_keys;    // log.redact_keys
@@ -194,7 +195,8 @@ class LogBuilder {
 class Logger {
  public:
   // Validates the options, opens the output and starts the writer thread. INVALID_ARGUMENT for
-  // a bad option, UNAVAILABLE when the file cannot be opened.
+  // a zero queue_capacity, rate_limit_burst or rate_limit_interval_ms or a missing file name,
+  // UNAVAILABLE when the file cannot be opened.
   static absl::StatusOr<std::unique_ptr<Logger>> Create(LoggerOptions options);
 
   Logger(const Logger&) = delete;

@@ -585,15 +585,26 @@ TEST_F(LoggerFileTest, OptionErrors) {
   EXPECT_EQ(Logger::Create(std::move(zero_queue)).status().code(),
             absl::StatusCode::kInvalidArgument);
 
-  LoggerOptions tiny_record;
-  tiny_record.max_record_bytes = 100;
-  EXPECT_EQ(Logger::Create(std::move(tiny_record)).status().code(),
-            absl::StatusCode::kInvalidArgument);
-
   LoggerOptions zero_burst;
   zero_burst.rate_limit_burst = 0;
   EXPECT_EQ(Logger::Create(std::move(zero_burst)).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LoggerTest, SmallRecordLimitActsAs1024) {
+  // configuration.md only requires log.max_record_bytes >= 1; the logger keeps 1024 as a floor
+  // so the fixed keys always fit.
+  LoggerOptions options;
+  options.max_record_bytes = 100;
+  auto logger = Start(std::move(options));
+  logger->Info("main", "router.ready", "ready", {{"big", std::string(3000, 'b')}});
+  logger->Flush();
+  ASSERT_EQ(Lines().size(), 1u);
+  EXPECT_LE(Lines()[0].size(), 1024u);
+  const Json j = Parse(Lines()[0]);
+  EXPECT_EQ(j.Str("event"), "router.ready");
+  ASSERT_NE(j.Find("context"), nullptr);
+  EXPECT_TRUE(j.Find("context")->Has("record_truncated"));
 }
 
 // ---------------------------------------------------------------- global logger
