@@ -1,9 +1,7 @@
 #pragma once
-// Lifecycle logging in the record format of OBS §5.1: one JSON object per line on stdout with
-// timestamp (RFC 3339, microseconds), level, component "router", subsystem, event, message and
-// a `context` object. Only lifecycle and error events use it; nothing is logged per request.
-// The full logger (log.level, redaction, rate limiting, file output) arrives with the
-// observability issue (#3). Thread-safe (one write per line).
+// LogEvent: the app's lifecycle and error events, forwarded to the process logger
+// (obs/logging/logger.h: OBS §5 record format, levels, redaction, rate limiting, bounded queue).
+// Nothing is logged per request at INFO. Thread-safe.
 
 #include <initializer_list>
 #include <string>

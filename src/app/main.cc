@@ -10,6 +10,7 @@
 
 #include "app/application.h"
 #include "app/log.h"
+#include "app/observability_setup.h"
 #include "app/version.h"
 #include "obs/metrics/catalogue.h"
 #include "base/errors.h"
@@ -22,6 +23,15 @@ namespace {
 
 
 int Run(int argc, char** argv) {
+  // Block the shutdown and reload signals before any thread exists (threads inherit the mask),
+  // so only the waiter thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   auto parsed = router::config::ParseCommandLine(argc, argv);
   if (parsed.exit_code >= 0) {
     (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output;
@@ -51,6 +61,21 @@ int Run(int argc, char** argv) {
     std::cout << router::config::PrintConfigToml(*config);
     return 0;
   }
+  // The configured logger replaces the default stdout one for the rest of the process.
+  auto logger = router::app::CreateLogger(*config);
+  if (!logger.ok()) {
+    std::cerr << router::StdView(logger.status().message()) << "\n";
+    return 1;
+  }
+  router::obs::SetGlobalLogger(logger->get());
+  struct LoggerGuard {
+    router::obs::Logger* logger;
+    ~LoggerGuard() {
+      logger->Flush();
+      router::obs::SetGlobalLogger(nullptr);
+      logger->Stop();
+    }
+  } logger_guard{logger->get()};
   router::app::LogEvent("INFO", "main", "router.starting", "starting",
                         {{"version", router::app::kVersion},
                          {"config_path", config->config_file},
@@ -60,14 +85,6 @@ int Run(int argc, char** argv) {
                           "the NATS transport arrives with issue #4; nats.url is accepted and "
                           "ignored by this build");
   }
-
-  // Block the shutdown signals in every thread; one thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   router::app::Application app(*std::move(config));
   if (auto s = app.Start(); !s.ok()) {

@@ -18,6 +18,38 @@ obs::TenantLabelMode ToMode(config::TenantLabels t) {
 
 }  // namespace
 
+obs::LogLevel ToLogLevel(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kError: return obs::LogLevel::kError;
+    case config::LogLevel::kWarn: return obs::LogLevel::kWarn;
+    case config::LogLevel::kDebug: return obs::LogLevel::kDebug;
+    case config::LogLevel::kInfo: break;
+  }
+  return obs::LogLevel::kInfo;
+}
+
+absl::StatusOr<std::unique_ptr<obs::Logger>> CreateLogger(const config::Config& config) {
+  const auto& l = config.log;
+  obs::LoggerOptions options;
+  options.level = ToLogLevel(l.level);
+  options.output = l.output == config::LogOutput::kFile     ? obs::LogOutput::kFile
+                   : l.output == config::LogOutput::kStderr ? obs::LogOutput::kStderr
+                                                            : obs::LogOutput::kStdout;
+  options.file = l.file;
+  options.queue_capacity = static_cast<size_t>(l.queue_capacity);
+  options.max_record_bytes = static_cast<size_t>(l.max_record_bytes);
+  options.rate_limit_burst = static_cast<uint32_t>(l.rate_limit_burst);
+  options.rate_limit_interval_ms = l.rate_limit_interval_ms;
+  options.redact_keys = l.redact_keys;
+  options.node_id = config.node_id;
+  if (!config.nats.auth.password.empty()) options.known_secrets.push_back(config.nats.auth.password);
+  if (!config.nats.auth.token.empty()) options.known_secrets.push_back(config.nats.auth.token);
+  for (const auto& [name, value] : config.tracing.otlp_headers) {
+    if (!value.empty()) options.known_secrets.push_back(value);
+  }
+  return obs::Logger::Create(std::move(options));
+}
+
 absl::StatusOr<std::unique_ptr<obs::RouterMetrics>> CreateMetrics(const config::Config& config,
                                                                   const Clock& clock) {
   obs::MetricsOptions options;
@@ -100,6 +132,20 @@ void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
       {"shutdown"}, [&tracer] { return static_cast<double>(tracer.Counters().dropped_shutdown); });
   metrics.tracing_queue_spans->SetCallback(
       {}, [&tracer] { return static_cast<double>(tracer.Counters().queue_spans); });
+
+  // Logger counters (the installed process logger).
+  const obs::LogCounters& log = obs::GlobalLogger().Counters();
+  for (obs::LogLevel level : {obs::LogLevel::kError, obs::LogLevel::kWarn, obs::LogLevel::kInfo,
+                              obs::LogLevel::kDebug}) {
+    static constexpr std::string_view kNames[] = {"error", "warn", "info", "debug"};
+    const std::string_view name = kNames[static_cast<size_t>(level)];
+    metrics.log_records->SetCallback(
+        {name}, [&log, level] { return static_cast<double>(log.Records(level)); });
+    metrics.log_suppressed->SetCallback(
+        {name}, [&log, level] { return static_cast<double>(log.Suppressed(level)); });
+    metrics.log_dropped->SetCallback(
+        {name}, [&log, level] { return static_cast<double>(log.Dropped(level)); });
+  }
 
   // Readiness (OBS §7.2: router_ready / router_ready_check mirror /ready).
   metrics.ready->SetCallback({}, [&readiness] { return readiness.Ready() ? 1.0 : 0.0; });

@@ -11,11 +11,17 @@
 #include "config/config.h"
 #include "core/snapshot.h"
 #include "core/sticky_table.h"
+#include "obs/logging/logger.h"
 #include "obs/metrics/router_metrics.h"
 #include "obs/tracing/tracer.h"
 #include "service/readiness.h"
 
 namespace router::app {
+
+// The process logger from `[log]` (output, level, queue, rate limits, redaction with the
+// configuration's secrets as known values).
+absl::StatusOr<std::unique_ptr<obs::Logger>> CreateLogger(const config::Config& config);
+obs::LogLevel ToLogLevel(config::LogLevel level);
 
 absl::StatusOr<std::unique_ptr<obs::RouterMetrics>> CreateMetrics(const config::Config& config,
                                                                   const Clock& clock);
