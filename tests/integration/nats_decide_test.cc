@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -807,6 +810,56 @@ TEST(NatsAuthTest, NkeySeedFileAuthenticates) {
                   .ok())
       << server.ReadLog();
   EXPECT_FALSE(refused.readiness().CheckOk(kCheckNats));
+}
+
+// §8 auth: user/password and token.
+TEST(NatsAuthTest, UserPasswordAndToken) {
+  {
+    NatsServerOptions opts;
+    opts.extra_args = {"--user", "router", "--pass", "s3cret-pw"};
+    NatsServerProcess server(opts);
+    ASSERT_TRUE(server.Start().ok()) << server.ReadLog();
+    config::Config c = RouterConfig(server.url(), "router-a");
+    c.nats.auth.user = "router";
+    c.nats.auth.password = "s3cret-pw";
+    RouterNode node(c);
+    ASSERT_TRUE(node.Start().ok());
+    EXPECT_TRUE(node.WaitReady().ok()) << node.ChecksJson();
+  }
+  {
+    NatsServerOptions opts;
+    opts.extra_args = {"--auth", "tok-123456"};
+    NatsServerProcess server(opts);
+    ASSERT_TRUE(server.Start().ok()) << server.ReadLog();
+    config::Config c = RouterConfig(server.url(), "router-a");
+    c.nats.auth.token = "tok-123456";
+    RouterNode node(c);
+    ASSERT_TRUE(node.Start().ok());
+    EXPECT_TRUE(node.WaitReady().ok()) << node.ChecksJson();
+  }
+}
+
+// §8 TLS: a tls:// URL with nats.tls.ca_file verifying a self-signed server certificate.
+TEST(NatsTlsTest, TlsUrlWithCaFile) {
+  const std::string dir = ::testing::TempDir() + "/nats-tls-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl CLI not available";
+  NatsServerOptions opts;
+  opts.extra_args = {"--tls", "--tlscert", dir + "/cert.pem", "--tlskey", dir + "/key.pem"};
+  NatsServerProcess server(opts);
+  ASSERT_TRUE(server.Start().ok()) << server.ReadLog();
+  config::Config c = RouterConfig("tls://127.0.0.1:" + std::to_string(server.port()), "router-a");
+  c.nats.tls.ca_file = dir + "/cert.pem";
+  {
+    RouterNode node(c);
+    ASSERT_TRUE(node.Start().ok());
+    EXPECT_TRUE(node.WaitReady().ok()) << node.ChecksJson();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

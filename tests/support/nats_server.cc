@@ -42,8 +42,11 @@ std::string Tail(const std::string& text, size_t n = 3000) {
 int ParseNatsPortsFile(const std::string& text) {
   const size_t key = text.find("\"nats\"");
   if (key == std::string::npos) return 0;
-  const size_t scheme = text.find("nats://", key);
-  if (scheme == std::string::npos) return 0;
+  // "nats://host:port", or "tls://host:port" when the server requires TLS.
+  const size_t quote = text.find('"', text.find('[', key));
+  const size_t sep = text.find("://", key);
+  if (quote == std::string::npos || sep == std::string::npos) return 0;
+  const size_t scheme = quote + 1;
   const size_t end = text.find('"', scheme);
   const std::string url = text.substr(scheme, end == std::string::npos ? end : end - scheme);
   const size_t colon = url.rfind(':');

@@ -71,8 +71,8 @@ class NatsServerProcess {
   int run_ = 0;
 };
 
-// The client port in a nats-server ports file ({"nats":["nats://127.0.0.1:4222"],...}); 0 when
-// the text has none.
+// The client port in a nats-server ports file ({"nats":["nats://127.0.0.1:4222"],...}, or a
+// tls:// URL); 0 when the text has none.
 int ParseNatsPortsFile(const std::string& text);
 
 }  // namespace router::testing
