@@ -258,6 +258,7 @@ void Application::Reload(const absl::StatusOr<config::Config>& next) {
   const std::vector<std::string> changed = config::ChangedKeys(config_, *next);
   if (tracer_) tracer_->SetSampleRatio(next->tracing.sample_ratio);
   obs::GlobalLogger().SetLevel(ToLogLevel(next->log.level));
+  (void)obs::GlobalLogger().Reopen();  // log.file after logrotate
   obs::GlobalLogger().SetRateLimit(static_cast<uint32_t>(next->log.rate_limit_burst),
                                    next->log.rate_limit_interval_ms);
   metrics_->config_reloads->Get({"ok"}).Inc();
