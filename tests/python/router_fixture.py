@@ -47,8 +47,11 @@ class RouterStartError(RuntimeError):
 class RouterProcess:
     """One router process with its own temp dir. Use start()/stop() or a `with` block."""
 
-    def __init__(self, config_text="", env=None, extra_args=None, wait_ready=True):
+    def __init__(self, config_text="", env=None, extra_args=None, wait_ready=True,
+                 data_dir=None):
         self.config_text = config_text
+        # Optional caller-owned --data-dir that survives stop() (restart scenarios).
+        self.data_dir_override = data_dir
         self.env_overrides = dict(env or {})
         self.extra_args = list(extra_args or [])
         self.wait_ready = wait_ready
@@ -58,6 +61,7 @@ class RouterProcess:
         self.http_port = None
         self.channel = None
         self.returncode = None
+        self.data_dir = None
         self._lines = []
         self._lines_cv = threading.Condition()
         self._reader = None
@@ -89,7 +93,8 @@ class RouterProcess:
         config_path = os.path.join(self.tmp_dir, "router.toml")
         with open(config_path, "w", encoding="utf-8") as f:
             f.write(self.config_text)
-        data_dir = os.path.join(self.tmp_dir, "data")
+        data_dir = self.data_dir_override or os.path.join(self.tmp_dir, "data")
+        self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMLINE_ROUTER_")}
         env.update(self.env_overrides)
         args = [binary, "--config", config_path, "--grpc-listen", "127.0.0.1:0",
