@@ -51,6 +51,8 @@ DecideHeaders ReadDecideHeaders(natsMsg* msg) {
       slot = &h.version;
     } else if (HeaderIs(key, "traceparent")) {
       slot = &h.traceparent;
+    } else if (HeaderIs(key, "tracestate")) {
+      slot = &h.tracestate;
     } else if (HeaderIs(key, "trace_id")) {
       slot = &h.trace_id;
     } else if (HeaderIs(key, "span_id")) {

@@ -2,10 +2,8 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
 #include "base/errors.h"
 #include "nats/decide_codec.h"
-#include "service/ids.h"
 
 namespace router::nats_adapter {
 namespace {
@@ -14,34 +12,6 @@ namespace {
 constexpr std::string_view kContextPrefix = "context.";
 constexpr std::string_view kNoPublishingMessage =
     "Assignment publishing is not available in this build";
-
-bool IsHexAnyCase(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// §2 `<trace32>` from a payload trace_id: 32 hex digits (not all zero) or a UUID with the
-// hyphens removed, lowercased. False when it conforms to neither.
-bool NormalizeTraceId(std::string_view s, std::string& out) {
-  out.clear();
-  if (s.size() == 32) {
-    for (char c : s) {
-      if (!IsHexAnyCase(c)) return false;
-      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-    }
-  } else if (s.size() == 36) {
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (i == 8 || i == 13 || i == 18 || i == 23) {
-        if (s[i] != '-') return false;
-        continue;
-      }
-      if (!IsHexAnyCase(s[i])) return false;
-      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(s[i])));
-    }
-  } else {
-    return false;
-  }
-  return out.find_first_not_of('0') != std::string::npos;
-}
 
 bool ShouldDlq(const absl::Status& intake) {
   for (const auto& [k, v] : ErrorDetails(intake)) {
@@ -101,8 +71,6 @@ DecideProcessor::DecideProcessor(DecideProcessorOptions options,
 std::unique_ptr<DecideProcessor::Worker> DecideProcessor::NewWorker() const {
   auto worker = std::make_unique<Worker>(options_.intake);
   worker->reply_.reserve(2048);
-  worker->trace32_.reserve(32);
-  worker->traceparent_.reserve(64);
   return worker;
 }
 
@@ -113,23 +81,18 @@ std::string DecideProcessor::InternalErrorReply() {
 }
 
 void DecideProcessor::ResolveTraceId(const DecideMessage& message, Worker& w) const {
+  // OBS §6.2 NATS order (the extraction the tracing layer owns): header traceparent (+
+  // tracestate) -> payload trace_id when 32 hex or a UUID -> new root.
   const DecideHeaders& h = message.headers;
-  w.trace32_.clear();
-  if (h.traceparent) {
-    std::string_view id = service::TraceIdFromTraceparent(*h.traceparent);
-    if (!id.empty()) {
-      w.trace32_.assign(id);
-    } else {
-      Inc(stats_.invalid_traceparent);  // invalid: ignored, counted (§2)
-    }
+  w.trace_ = obs::ExtractNatsDecideTrace(h.traceparent.value_or(std::string_view()),
+                                         h.tracestate.value_or(std::string_view()),
+                                         w.request_.trace_id.value_or(std::string_view()));
+  if (w.trace_.invalid_sources > 0) {
+    stats_.invalid_traceparent.fetch_add(static_cast<uint64_t>(w.trace_.invalid_sources),
+                                         std::memory_order_relaxed);
   }
-  if (w.trace32_.empty() && w.request_.trace_id) {
-    if (!NormalizeTraceId(*w.request_.trace_id, w.trace32_)) {
-      w.trace32_.clear();
-      Inc(stats_.trace_id_nonconforming);  // accepted and echoed (§4.1)
-    }
-  }
-  if (w.trace32_.empty()) w.trace32_ = service::NewTraceId();
+  // Accepted, echoed verbatim, a fresh id propagates (§4.1).
+  if (w.trace_.trace_id_nonconforming) Inc(stats_.trace_id_nonconforming);
   if (!(h.trace_id || w.request_.trace_id) || !(h.span_id || w.request_.payload_has_span_id) ||
       !(h.tenant_id || !w.request_.tenant_id.empty())) {
     Inc(stats_.ctx_missing_headers);
@@ -183,6 +146,7 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   };
   auto intake_fail = [&](absl::Status status) {
     Inc(stats_.intake_validation_errors);
+    decisions_.CountUndecodable(service::Transport::kNats, status);  // one terminal outcome
     outcome.dlq = options_.dlq_enabled && ShouldDlq(status);
     w.intake_status_ = std::move(status);
     return fail(w.intake_status_);
@@ -191,18 +155,13 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   if (!w.intake_status_.ok()) return intake_fail(std::move(w.intake_status_));
 
   ResolveTraceId(message, w);
-  w.traceparent_.assign("00-");
-  w.traceparent_.append(w.trace32_);
-  // Only the trace-id of this value is read (DecisionService trace resolution); the span is a
-  // placeholder, never propagated.
-  w.traceparent_.append("-0000000000000001-01");
-
   service::DecideCall call;
+  call.transport = service::Transport::kNats;
+  call.trace = &w.trace_;
   call.tenant_id = req.tenant_id;
   call.policy_id = req.policy_id;
   call.message_type = req.task_type;
   call.context = &w.context_;
-  call.traceparent = w.traceparent_;
   if (message.headers.correlation_id) call.correlation_id = *message.headers.correlation_id;
   service::DecideOutput decision = decisions_.Decide(call);
   if (!decision.status.ok()) {
@@ -234,7 +193,7 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
 
   ReplyContext context;
   context.request_id = req.request_id;
-  context.trace_id = req.trace_id ? *req.trace_id : std::string_view(w.trace32_);
+  context.trace_id = req.trace_id ? *req.trace_id : std::string_view(decision.trace_id);
   WriteDecideResponse(decision, assignment, context, w.reply_);
   Inc(stats_.decide_ok);
   outcome.ok = true;

@@ -28,6 +28,7 @@
 #include "nats/decide_request.h"
 #include "nats/flat_context.h"
 #include "nats/nats_stats.h"
+#include "obs/tracing/trace_extraction.h"
 #include "service/decision_service.h"
 
 namespace router::nats_adapter {
@@ -72,8 +73,7 @@ class DecideProcessor {
     FlatContext context_;
     DecideRequest request_;
     absl::Status intake_status_;  // the intake error of the last Process(), for the envelope
-    std::string trace32_;
-    std::string traceparent_;
+    obs::ExtractedTrace trace_;
     std::string reply_;
     std::string envelope_;
   };

@@ -50,6 +50,7 @@ absl::Status IntakeError(IntakeCode code, std::string_view reason, std::string_v
 struct DecideHeaders {
   std::optional<std::string_view> version;
   std::optional<std::string_view> traceparent;
+  std::optional<std::string_view> tracestate;
   std::optional<std::string_view> trace_id;
   std::optional<std::string_view> span_id;
   std::optional<std::string_view> tenant_id;
