@@ -1,7 +1,9 @@
 #include "service/decide_telemetry.h"
 
 #include "base/errors.h"
+#include "obs/logging/logger.h"
 #include "obs/tracing/span_names.h"
+#include "service/request_context.h"
 
 namespace router::service {
 namespace {
@@ -13,6 +15,8 @@ std::string_view OutcomeLabel(const absl::Status& status, std::string& storage) 
 }
 
 }  // namespace
+
+std::string StatusMessage(const absl::Status& s) { return std::string(StdView(s.message())); }
 
 std::string_view TransportName(Transport t) { return t == Transport::kNats ? "nats" : "grpc"; }
 
@@ -75,17 +79,17 @@ void DecideTelemetry::Selection(const core::DecideResult& result) {
 void DecideTelemetry::Finish(const absl::Status& status, std::string_view tenant_id,
                              std::string_view policy_id, int64_t policy_version,
                              const core::DecideResult* result, std::string_view decision_id,
-                             std::string_view correlation_id) {
+                             std::string_view correlation_id, const RequestContext* context) {
   if (finished_) return;
   finished_ = true;
+  const MonoTime end = clock_.MonoNow();
   std::string tag_storage;
   const std::string_view outcome = OutcomeLabel(status, tag_storage);
   const std::string_view transport = TransportName(transport_);
 
   if (obs_.metrics != nullptr) {
     auto& m = *obs_.metrics;
-    const double seconds =
-        std::chrono::duration<double>(clock_.MonoNow() - start_).count();
+    const double seconds = std::chrono::duration<double>(end - start_).count();
     m.decide_requests->Get({transport, outcome}).Inc();
     m.decide_duration->Get({transport, outcome}).Observe(seconds);
     m.decide_inflight->Get({transport}).Dec();
@@ -106,6 +110,27 @@ void DecideTelemetry::Finish(const absl::Status& status, std::string_view tenant
         case core::StickyOutcome::kOff:
           break;
       }
+    }
+  }
+
+  obs::Logger& logger = obs::GlobalLogger();
+  if (logger.Enabled(obs::LogLevel::kDebug)) {
+    obs::LogBuilder b = logger.Debug("decide", status.ok() ? "decide.completed" : "decide.rejected",
+                                     status.ok() ? "decision made" : StatusMessage(status));
+    b.TenantId(tenant_id).PolicyId(policy_id).DecisionId(decision_id).CorrelationId(correlation_id)
+        .TraceId(TraceIdHex())
+        .LatencyMs(std::chrono::duration_cast<std::chrono::milliseconds>(end - start_).count());
+    if (policy_version > 0) b.PolicyVersion(policy_version);
+    b.Field("transport", transport).Field("outcome", outcome);
+    if (status.ok() && result != nullptr) {
+      b.ProviderId(result->provider).Field("reason", core::ReasonName(result->reason));
+    }
+    if (context != nullptr) {
+      std::vector<obs::LogField> entries;
+      context->ForEach([&entries](std::string_view k, std::string_view v) {
+        entries.push_back(obs::LogField{std::string(k), obs::LogValue(v)});
+      });
+      b.Field("request_context", obs::LogValue::Object(std::move(entries)));
     }
   }
 

@@ -43,9 +43,12 @@ class DecideTelemetry {
 
   // The terminal outcome: OK with the chosen provider, or the error. Counts the decision-core
   // families only for a fresh successful decision. Call once.
+  // At DEBUG it also logs decide.completed / decide.rejected with the trace id and the request
+  // context (redacted by the logger, OBS §5.3); nothing is logged per request at INFO.
   void Finish(const absl::Status& status, std::string_view tenant_id, std::string_view policy_id,
               int64_t policy_version, const core::DecideResult* result,
-              std::string_view decision_id, std::string_view correlation_id);
+              std::string_view decision_id, std::string_view correlation_id,
+              const class RequestContext* context = nullptr);
 
  private:
   const Observability& obs_;

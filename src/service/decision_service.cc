@@ -175,7 +175,8 @@ DecideOutput DecisionService::Decide(const DecideCall& call) const {
   // snapshot, so the result's views into the policy are still valid here.
   telemetry.Finish(out.status, call.tenant_id, run.policy_id,
                    run.policy != nullptr ? static_cast<int64_t>(run.policy->version) : 0,
-                   run.selected ? &run.result : nullptr, out.decision_id, call.correlation_id);
+                   run.selected ? &run.result : nullptr, out.decision_id, call.correlation_id,
+                   call.context);
   return out;
 }
 
