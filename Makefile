@@ -35,6 +35,10 @@ sanitize: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ROUTER_SANITIZE=1 scripts/run-tests.sh $(ASAN_DIR)
 
+# Benchmarks (bench/*_bench.cc) at full length; figures go to docs/PERFORMANCE.md.
+bench: build
+	@for b in $(BUILD_DIR)/*_bench; do echo "== $$b"; $$b; done
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 

@@ -12,6 +12,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== ctest ($BUILD_DIR)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 600
 
+echo "== benchmarks, smoke mode (each binary once, so they cannot rot; real runs: make bench)"
+for bench in "$BUILD_DIR"/*_bench; do
+  [ -x "$bench" ] || continue
+  "$bench" --benchmark_min_time=0.001 >/dev/null
+  echo "$(basename "$bench"): ok"
+done
+
 echo "== operations artefacts (promtool rules and tests, dashboard and alert metric references)"
 tests/ops/check_ops_artifacts.sh
 
