@@ -1,50 +1,25 @@
 #include "nats/log_sink.h"
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-
-#include "nats/json_writer.h"
+#include "obs/logging/logger.h"
 
 namespace router::nats_adapter {
 namespace {
 
-std::string Rfc3339Now() {
-  auto now = std::chrono::system_clock::now();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(us % 1000000));
-  return buf;
+obs::LogLevel ToLevel(std::string_view level) {
+  if (level == "ERROR") return obs::LogLevel::kError;
+  if (level == "WARN") return obs::LogLevel::kWarn;
+  if (level == "DEBUG") return obs::LogLevel::kDebug;
+  return obs::LogLevel::kInfo;
 }
 
 }  // namespace
 
-LogSink StdoutLogSink() {
+LogSink GlobalLogSink() {
   return [](const LogRecord& record) {
-    std::string line;
-    line.reserve(256);
-    JsonWriter w(line);
-    w.BeginObject()
-        .Field("timestamp", Rfc3339Now())
-        .Field("level", record.level)
-        .Field("component", "router")
-        .Field("subsystem", "nats")
-        .Field("event", record.event)
-        .Field("message", record.message);
-    if (!record.context.empty()) {
-      w.Key("context").BeginObject();
-      for (const auto& [k, v] : record.context) w.Field(k, v);
-      w.EndObject();
-    }
-    w.EndObject();
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    const obs::LogLevel level = ToLevel(record.level);
+    obs::LogBuilder builder = obs::GlobalLogger().At(level, "nats", record.event, record.message);
+    for (const auto& [k, v] : record.context) builder.Field(k, v);
+    if (level == obs::LogLevel::kInfo) builder.NoRateLimit();  // lifecycle events (§5.4)
   };
 }
 

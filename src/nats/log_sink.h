@@ -1,9 +1,10 @@
 #pragma once
 // LogSink: how the NATS transport reports lifecycle and error events (OBS §5.2 names such as
-// `nats.connected`, `nats.disconnected`, `jetstream.stream_ensured`). The Application may pass
-// its own sink; the default writes one OBS §5.1 JSON line per event to stdout (subsystem
-// `nats`), like app/log.h. Never called per request except for errors that are rare by
-// construction (DLQ publish failures). Thread-safe: sinks must accept concurrent calls.
+// `nats.connected`, `nats.disconnected`, `jetstream.stream_ensured`). The default sink hands
+// every event to the process-wide structured logger (obs::GlobalLogger(), OBS §5; subsystem
+// `nats`; INFO lifecycle events are not rate limited); tests pass NullLogSink(). Never called
+// per request except for errors that are rare by construction (DLQ publish failures).
+// Thread-safe: sinks must accept concurrent calls.
 
 #include <functional>
 #include <string>
@@ -24,9 +25,8 @@ struct LogRecord {
 
 using LogSink = std::function<void(const LogRecord&)>;
 
-// The default sink: `{"timestamp":..., "level":..., "component":"router", "subsystem":"nats",
-// "event":..., "message":..., "context":{...}}` on stdout, one fwrite per line.
-LogSink StdoutLogSink();
+// The default sink: obs::GlobalLogger() with subsystem `nats`, context fields as given.
+LogSink GlobalLogSink();
 
 // A sink that drops everything.
 LogSink NullLogSink();

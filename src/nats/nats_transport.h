@@ -57,7 +57,7 @@ class NatsTransport {
   // REQUIRES: config.nats.Enabled(). Every reference must outlive the transport.
   static absl::StatusOr<std::unique_ptr<NatsTransport>> Create(
       const config::Config& config, const service::DecisionService& decisions,
-      service::Readiness& readiness, const Clock& clock, LogSink log = StdoutLogSink());
+      service::Readiness& readiness, const Clock& clock, LogSink log = GlobalLogSink());
   ~NatsTransport();
   NatsTransport(const NatsTransport&) = delete;
   NatsTransport& operator=(const NatsTransport&) = delete;
