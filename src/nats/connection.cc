@@ -254,6 +254,22 @@ bool NatsConnection::IsConnected() const {
   return nc != nullptr && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
+double NatsConnection::StatusGauge() const {
+  natsConnection* nc = raw();
+  if (nc == nullptr || closing_.load(std::memory_order_relaxed)) return 0;
+  switch (natsConnection_Status(nc)) {
+    case NATS_CONN_STATUS_CONNECTED:
+    case NATS_CONN_STATUS_DRAINING_SUBS:
+    case NATS_CONN_STATUS_DRAINING_PUBS:
+      return 1;
+    case NATS_CONN_STATUS_CONNECTING:
+    case NATS_CONN_STATUS_RECONNECTING:
+      return 0.5;
+    default:
+      return 0;
+  }
+}
+
 std::string NatsConnection::ConnectedServer() const {
   natsConnection* nc = raw();
   if (nc == nullptr) return "";

@@ -95,6 +95,8 @@ class NatsConnection {
   void Close();
 
   bool IsConnected() const;
+  // router_nats_connection_status: 1 connected, 0.5 (re)connecting, 0 otherwise.
+  double StatusGauge() const;
   // The cnats connection; nullptr before Connect() and after Close().
   natsConnection* raw() const { return raw_.load(std::memory_order_acquire); }
   // The shared JetStream context (api_timeout_ms, domain); nullptr while the connection does

@@ -23,8 +23,8 @@ bool ShouldDlq(const absl::Status& intake) {
   return false;
 }
 
-// The static name of the intake code carried by `status` ("" when none).
-std::string_view IntakeCodeOf(const absl::Status& status) {
+// The intake code carried by `status` (INTERNAL_VALIDATION_ERROR when none).
+IntakeCode IntakeCodeOf(const absl::Status& status) {
   std::string value;
   for (const auto& [k, v] : ErrorDetails(status)) {
     if (k == "intake_error_code") value = v;
@@ -33,9 +33,9 @@ std::string_view IntakeCodeOf(const absl::Status& status) {
                           IntakeCode::kVersionUnsupported, IntakeCode::kCorrelationFieldsInvalid,
                           IntakeCode::kTenantForbidden, IntakeCode::kIdempotencyViolation,
                           IntakeCode::kInternalValidationError}) {
-    if (value == IntakeCodeName(code)) return IntakeCodeName(code);
+    if (value == IntakeCodeName(code)) return code;
   }
-  return {};
+  return IntakeCode::kInternalValidationError;
 }
 
 }  // namespace
@@ -146,6 +146,7 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   };
   auto intake_fail = [&](absl::Status status) {
     Inc(stats_.intake_validation_errors);
+    Inc(stats_.intake_errors_by_code[static_cast<size_t>(IntakeCodeOf(status))]);
     decisions_.CountUndecodable(service::Transport::kNats, status);  // one terminal outcome
     outcome.dlq = options_.dlq_enabled && ShouldDlq(status);
     w.intake_status_ = std::move(status);
@@ -206,7 +207,7 @@ std::string_view DecideProcessor::BuildDlqEnvelope(const DecideMessage& message,
   DecideDlqEnvelope e;
   e.original_subject = message.subject;
   e.original_payload = message.body;
-  e.code = IntakeCodeOf(w.intake_status_);
+  e.code = IntakeCodeName(IntakeCodeOf(w.intake_status_));
   e.message = StdView(w.intake_status_.message());
   if (req.request_id_valid) e.request_id = req.request_id;
   if (!req.tenant_id.empty()) e.tenant_id = req.tenant_id;

@@ -26,7 +26,7 @@
 
 namespace router::nats_adapter {
 
-// §4.1 intake codes.
+// §4.1 intake codes (values index NatsStats::intake_errors_by_code).
 enum class IntakeCode : uint8_t {
   kPayloadTooSmall,
   kSchemaValidationFailed,

@@ -3,7 +3,9 @@
 // (issue #3) exports them under the OBS §3 names noted beside each field. Thread-safe:
 // every field is an independent relaxed atomic (no ordering is implied between counters).
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace router::nats_adapter {
@@ -21,9 +23,13 @@ struct NatsStats {
   std::atomic<int64_t> decide_inflight{0};
   std::atomic<uint64_t> decide_ok{0};
   std::atomic<uint64_t> decide_errors{0};             // every error reply (intake included)
-  std::atomic<uint64_t> intake_validation_errors{0};  // router_intake_validation_errors_total
-  std::atomic<uint64_t> trace_id_nonconforming{0};    // router_intake_trace_id_nonconforming_total
-  std::atomic<uint64_t> ctx_missing_headers{0};       // ctx_missing_headers_total
+  std::atomic<uint64_t> intake_validation_errors{0};  // all codes
+  // router_intake_validation_errors_total{source="decide",code}: index = IntakeCode value
+  // (decide_request.h; IntakeCodeName() gives the label).
+  static constexpr size_t kIntakeCodes = 7;
+  std::array<std::atomic<uint64_t>, kIntakeCodes> intake_errors_by_code{};
+  std::atomic<uint64_t> trace_id_nonconforming{0};  // router_intake_trace_id_nonconforming_total
+  std::atomic<uint64_t> ctx_missing_headers{0};     // ctx_missing_headers_total
   std::atomic<uint64_t> invalid_traceparent{0};
   std::atomic<uint64_t> internal_errors{0};
   // router_nats_reply_failures_total{reason}

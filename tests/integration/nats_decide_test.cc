@@ -596,8 +596,10 @@ TEST_F(NatsDecideTest, Scenario26ReconnectsAfterServerKill) {
                       "nats check to fail after the kill")
                   .ok());
   EXPECT_FALSE(node->readiness().Ready());
+  EXPECT_EQ(node->transport().connection().StatusGauge(), 0.5);  // reconnecting
   ASSERT_TRUE(server_.Restart().ok());
   ASSERT_TRUE(node->WaitReady(20s).ok()) << node->ChecksJson();
+  EXPECT_EQ(node->transport().connection().StatusGauge(), 1);
   std::string reply;
   ASSERT_TRUE(WaitFor(
                   [&] {

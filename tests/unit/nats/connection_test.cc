@@ -69,6 +69,7 @@ TEST(NatsConnectionTest, CreatesWithoutConnecting) {
   EXPECT_EQ((*conn)->raw(), nullptr);
   EXPECT_FALSE((*conn)->IsConnected());
   EXPECT_EQ((*conn)->ConnectedServer(), "");
+  EXPECT_EQ((*conn)->StatusGauge(), 0);
 }
 
 }  // namespace

@@ -190,6 +190,9 @@ TEST_F(DecideProcessorTest, IntakeFailureRepliesAndAsksForDlq) {
   EXPECT_EQ(e.Int("/received_at"), 1795688131100);
   EXPECT_EQ(e.Str("/router_node_id"), "router-t");
   EXPECT_EQ(stats_.intake_validation_errors.load(), 1u);
+  EXPECT_EQ(stats_.intake_errors_by_code[static_cast<size_t>(IntakeCode::kCorrelationFieldsInvalid)]
+                .load(),
+            1u);
 
   // PAYLOAD_TOO_SMALL is not DLQ'd (§4.3), and request_id is null.
   DecideOutcome tiny = Run("{");
