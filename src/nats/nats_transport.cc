@@ -8,7 +8,8 @@
 namespace router::nats_adapter {
 namespace {
 
-constexpr absl::Duration kStreamRetry = absl::Seconds(10);  // §6.1
+constexpr absl::Duration kStreamRetry = absl::Seconds(10);        // §6.1
+constexpr absl::Duration kRequestedEnsureGap = absl::Seconds(5);  // §6.1
 constexpr size_t kDlqQueueCapacity = 1024;
 
 }  // namespace
@@ -102,6 +103,12 @@ absl::Status NatsTransport::Start() {
   return absl::OkStatus();
 }
 
+void NatsTransport::RequestStreamEnsure() {
+  absl::MutexLock lock(&mu_);
+  ensure_requested_ = true;
+  wake_ = true;
+}
+
 void NatsTransport::OnConnectionEvent(ConnectionEvent event) {
   absl::MutexLock lock(&mu_);
   events_.push_back(event);
@@ -124,6 +131,11 @@ void NatsTransport::ControlLoop() {
       if (stop_) return;
       wake_ = false;
       events.swap(events_);
+      if (ensure_requested_) {
+        ensure_requested_ = false;
+        // Sooner than the regular retry, but not more often than every 5 s.
+        retry_at_ = std::min(retry_at_, std::max(absl::Now(), last_setup_ + kRequestedEnsureGap));
+      }
     }
     const absl::Time now = absl::Now();
     for (ConnectionEvent e : events) {
@@ -175,6 +187,7 @@ void NatsTransport::ControlLoop() {
     if (connected_ && (setup_pending_ || now >= retry_at_)) {
       setup_pending_ = false;
       retry_at_ = absl::InfiniteFuture();
+      last_setup_ = now;
       if (!RunSetup()) retry_at_ = absl::Now() + kStreamRetry;
     }
   }

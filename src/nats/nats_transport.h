@@ -73,6 +73,11 @@ class NatsTransport {
   // closed. Idempotent.
   void Stop();
 
+  // Asks the control thread to re-run the stream ensure step, at most every 5 s (§6.1: "when
+  // managing, a publish failing with 'no stream' re-runs the ensure step"). Thread-safe,
+  // non-blocking; for the publishers of later work.
+  void RequestStreamEnsure();
+
   const NatsStats& stats() const { return stats_; }
   NatsConnection& connection() { return *connection_; }
   const StreamManager& streams() const { return streams_; }
@@ -104,12 +109,14 @@ class NatsTransport {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;  // re-read the timers (connect retry scheduled)
+  bool ensure_requested_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time connect_retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread control_;
 
   // Confined to the control thread.
   bool connected_ = false;
   bool setup_pending_ = false;
+  absl::Time last_setup_ = absl::InfinitePast();
   absl::Time disconnected_at_ = absl::InfinitePast();
   absl::Time grace_deadline_ = absl::InfiniteFuture();
   absl::Time retry_at_ = absl::InfiniteFuture();

@@ -676,6 +676,24 @@ TEST_F(NatsDecideTest, Scenario01StreamsCreatedWithSpecSettings) {
   EXPECT_EQ(b->transport().stats().stream_drift_reports.load(), 0u);
 }
 
+// §6.1: a deleted stream is recreated when a publisher asks for the ensure step again (at most
+// every 5 s).
+TEST_F(NatsDecideTest, RequestedEnsureRecreatesADeletedStream) {
+  auto node = StartNode(RouterConfig(server_.url(), "router-a"));
+  ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
+  ASSERT_EQ(js_DeleteStream(client_.js(), "BEAMLINE_USAGE", nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(Json(client_.Request("$JS.API.STREAM.INFO.BEAMLINE_USAGE", "")).Int("/error/code"),
+            404);
+  node->transport().RequestStreamEnsure();
+  EXPECT_TRUE(
+      WaitFor(
+          [&] {
+            return Json(client_.Request("$JS.API.STREAM.INFO.BEAMLINE_USAGE", "")).Has("/config");
+          },
+          15s, "BEAMLINE_USAGE recreated")
+          .ok());
+}
+
 // §6.1 with manage_streams = false: missing streams are not created and the replica is not
 // ready (jetstream check), decides are still served.
 TEST_F(NatsDecideTest, VerifyOnlyDoesNotCreateStreams) {
