@@ -10,6 +10,14 @@
 namespace router::nats_adapter {
 namespace {
 
+// natsMsg_Create outside a connection needs the library initialised (a connection does this
+// itself); without it cnats 3.4 crashes on the first header access.
+class NatsLibrary : public ::testing::Environment {
+ public:
+  void SetUp() override { ASSERT_EQ(nats_Open(-1), NATS_OK); }
+};
+const auto* const kNatsLibrary = ::testing::AddGlobalTestEnvironment(new NatsLibrary);
+
 TEST(DecideHandlerTest, ReadsHeadersCaseInsensitively) {
   natsMsg* msg = nullptr;
   ASSERT_EQ(natsMsg_Create(&msg, "beamline.router.v1.decide", nullptr, "{}", 2), NATS_OK);
