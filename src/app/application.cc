@@ -39,8 +39,16 @@ store::IntegrityCheck ToStoreIntegrity(config::IntegrityCheck c) {
 }  // namespace
 
 Application::Application(config::Config config)
-    : config_(std::move(config)), readiness_({"config", "store", "grpc"}) {
+    : config_(std::move(config)), readiness_(ReadinessChecks(config_)) {
   readiness_.Set("config", true);
+}
+
+std::vector<std::string> Application::ReadinessChecks(const config::Config& config) {
+  std::vector<std::string> checks = {"config", "store", "grpc"};
+  for (auto& c : nats_adapter::NatsTransport::ReadinessChecks(config.nats)) {
+    checks.push_back(std::move(c));
+  }
+  return checks;
 }
 
 Application::~Application() { Shutdown(); }
@@ -84,6 +92,15 @@ absl::Status Application::Start() {
 
   // 4. gRPC.
   if (auto s = StartGrpc(); !s.ok()) return s;
+
+  // 5. NATS decide transport (the first connect never blocks startup for long; cnats keeps
+  // reconnecting in the background).
+  if (config_.nats.Enabled()) {
+    auto nats = nats_adapter::NatsTransport::Create(config_, *decisions_, readiness_, clock_);
+    if (!nats.ok()) return nats.status();
+    nats_ = *std::move(nats);
+    if (auto s = nats_->Start(); !s.ok()) return s;
+  }
   WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
   MaintenanceOptions mopts;
   mopts.poll_interval_ms = config_.policy_store.poll_interval_ms;
@@ -239,6 +256,7 @@ void Application::Shutdown() {
     if (config_.server.shutdown_delay_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(config_.server.shutdown_delay_ms));
     }
+    if (nats_) nats_->Stop();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(config_.server.shutdown_grace_ms));
   }

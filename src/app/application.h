@@ -25,6 +25,7 @@
 #include "grpc/admin_grpc_service.h"
 #include "grpc/router_service.h"
 #include "http/http_server.h"
+#include "nats/nats_transport.h"
 #include "obs/metrics/router_metrics.h"
 #include "obs/tracing/tracer.h"
 #include "service/admin_service.h"
@@ -55,6 +56,7 @@ class Application {
   int http_port() const { return http_port_; }
 
  private:
+  static std::vector<std::string> ReadinessChecks(const config::Config& config);
   absl::Status OpenStore();
   absl::Status StartGrpc();
   void UpdateHealth();
@@ -75,6 +77,8 @@ class Application {
   std::unique_ptr<core::StickyTable> sticky_;
   std::unique_ptr<core::Decider> decider_;
   std::unique_ptr<service::DecisionService> decisions_;
+  // Declared after decisions_ so it is destroyed first (it calls into the decision service).
+  std::unique_ptr<nats_adapter::NatsTransport> nats_;
   std::unique_ptr<service::OutcomeService> outcomes_;
   std::unique_ptr<service::AdminService> admin_;
   std::unique_ptr<config::AdminAuthenticator> auth_;

@@ -80,11 +80,6 @@ int Run(int argc, char** argv) {
                         {{"version", router::app::kVersion},
                          {"config_path", config->config_file},
                          {"node_id", config->node_id}});
-  if (!config->nats.url.empty()) {
-    router::app::LogEvent("WARN", "nats", "nats.connect_failed",
-                          "the NATS transport arrives with issue #4; nats.url is accepted and "
-                          "ignored by this build");
-  }
 
   router::app::Application app(*std::move(config));
   if (auto s = app.Start(); !s.ok()) {
