@@ -14,11 +14,11 @@
 
 #include "app/log.h"
 #include "app/observability_setup.h"
-#include "grpc/call_counter.h"
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/config_loader.h"
 #include "core/random.h"
+#include "grpc/call_counter.h"
 #include "store/sqlite_policy_store.h"
 
 namespace router::app {
@@ -29,9 +29,12 @@ constexpr const char* kAdminService = "beamline.flow.v1.RouterAdmin";
 
 store::IntegrityCheck ToStoreIntegrity(config::IntegrityCheck c) {
   switch (c) {
-    case config::IntegrityCheck::kFull: return store::IntegrityCheck::kFull;
-    case config::IntegrityCheck::kOff: return store::IntegrityCheck::kOff;
-    case config::IntegrityCheck::kQuick: break;
+    case config::IntegrityCheck::kFull:
+      return store::IntegrityCheck::kFull;
+    case config::IntegrityCheck::kOff:
+      return store::IntegrityCheck::kOff;
+    case config::IntegrityCheck::kQuick:
+      break;
   }
   return store::IntegrityCheck::kQuick;
 }
@@ -105,13 +108,13 @@ absl::Status Application::Start() {
   MaintenanceOptions mopts;
   mopts.poll_interval_ms = config_.policy_store.poll_interval_ms;
   mopts.audit_retention_days = config_.admin.audit_retention_days;
-  maintenance_ =
-      std::make_unique<MaintenanceLoop>(mopts, clock_, *store_, *registry_, *sticky_);
+  maintenance_ = std::make_unique<MaintenanceLoop>(mopts, clock_, *store_, *registry_, *sticky_);
   maintenance_->Start();
   readiness_.OnChange([this] { UpdateHealth(); });
   UpdateHealth();
   LogEvent("INFO", "main", "router.ready", "router is ready",
-           {{"grpc_port", std::to_string(grpc_port_)}, {"http_port", std::to_string(http_port_)},
+           {{"grpc_port", std::to_string(grpc_port_)},
+            {"http_port", std::to_string(http_port_)},
             {"node_id", config_.node_id}});
   return absl::OkStatus();
 }
@@ -119,9 +122,8 @@ absl::Status Application::Start() {
 absl::Status Application::OpenStore() {
   if (auto s = config::PrepareDataDir(config_); !s.ok()) return s;
   store::SqliteOptions sopts;
-  sopts.path = config_.policy_store.sqlite_path.empty()
-                   ? config_.data_dir + "/policies.db"
-                   : config_.policy_store.sqlite_path;
+  sopts.path = config_.policy_store.sqlite_path.empty() ? config_.data_dir + "/policies.db"
+                                                        : config_.policy_store.sqlite_path;
   sopts.busy_timeout_ms = static_cast<int>(config_.policy_store.busy_timeout_ms);
   sopts.integrity_check = ToStoreIntegrity(config_.policy_store.integrity_check);
   sopts.clock = &clock_;
@@ -134,12 +136,14 @@ absl::Status Application::OpenStore() {
       if (k == "cause") cause = v;
     }
     LogEvent("ERROR", "store", "store.integrity_failed", "cannot open the policy store",
-             {{"path", sopts.path}, {"error", std::string(StdView(store.status().message()))},
+             {{"path", sopts.path},
+              {"error", std::string(StdView(store.status().message()))},
               {"cause", cause}});
     return store.status();
   }
   store_ = *std::move(store);
-  registry_ = std::make_unique<service::PolicyRegistry>(*store_, snapshots_, metrics_.get(), &clock_);
+  registry_ =
+      std::make_unique<service::PolicyRegistry>(*store_, snapshots_, metrics_.get(), &clock_);
 
   if (config_.policy_store.load_fixtures) {
     std::vector<service::FixtureSource> fixtures;
@@ -157,7 +161,8 @@ absl::Status Application::OpenStore() {
       return inserted.status();
     }
     if (*inserted > 0) {
-      LogEvent("INFO", "store", "store.fixtures_loaded", "fixtures loaded on first start", {{"count", std::to_string(*inserted)}});
+      LogEvent("INFO", "store", "store.fixtures_loaded", "fixtures loaded on first start",
+               {{"count", std::to_string(*inserted)}});
     }
   }
   auto skipped = registry_->ReloadAll();
@@ -201,9 +206,10 @@ absl::Status Application::StartGrpc() {
   if (config_.admin.enabled) builder.RegisterService(admin_grpc_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || selected_port == 0) {
-    LogEvent("ERROR", "grpc", "router.fatal", "cannot bind the gRPC listener", {{"listen", config_.server.grpc_listen}});
-    return absl::UnavailableError(AbslView("cannot bind gRPC listener on " +
-                                           config_.server.grpc_listen));
+    LogEvent("ERROR", "grpc", "router.fatal", "cannot bind the gRPC listener",
+             {{"listen", config_.server.grpc_listen}});
+    return absl::UnavailableError(
+        AbslView("cannot bind gRPC listener on " + config_.server.grpc_listen));
   }
   grpc_port_ = selected_port;
   readiness_.Set("grpc", true);
@@ -212,8 +218,7 @@ absl::Status Application::StartGrpc() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<::grpc::ServerCredentials>> Application::ServerCredentials()
-    const {
+absl::StatusOr<std::shared_ptr<::grpc::ServerCredentials>> Application::ServerCredentials() const {
   const auto& tls = config_.server.tls;
   if (!tls.enabled) return ::grpc::InsecureServerCredentials();
   auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
@@ -269,7 +274,8 @@ void Application::Shutdown() {
 void Application::Reload(const absl::StatusOr<config::Config>& next) {
   if (!next.ok()) {
     metrics_->config_reloads->Get({"error"}).Inc();
-    LogEvent("ERROR", "config", "config.reload_failed", "invalid configuration; keeping the running one",
+    LogEvent("ERROR", "config", "config.reload_failed",
+             "invalid configuration; keeping the running one",
              {{"error", std::string(StdView(next.status().message()))}});
     return;
   }

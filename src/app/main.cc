@@ -12,15 +12,14 @@
 #include "app/log.h"
 #include "app/observability_setup.h"
 #include "app/version.h"
-#include "obs/metrics/catalogue.h"
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/config_loader.h"
+#include "obs/metrics/catalogue.h"
 
 extern char** environ;
 
 namespace {
-
 
 int Run(int argc, char** argv) {
   // Block the shutdown and reload signals before any thread exists (threads inherit the mask),

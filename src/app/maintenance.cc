@@ -74,7 +74,8 @@ void MaintenanceLoop::Tick(int64_t now_ms) {
     next_purge_ms_ = now_ms + kDayMs;
     auto purged = store_.PurgeAuditOlderThan(now_ms - options_.audit_retention_days * kDayMs);
     if (purged.ok() && *purged > 0) {
-      LogEvent("INFO", "store", "store.audit_purged", "old audit rows purged", {{"rows", std::to_string(*purged)}});
+      LogEvent("INFO", "store", "store.audit_purged", "old audit rows purged",
+               {{"rows", std::to_string(*purged)}});
     }
   }
 }

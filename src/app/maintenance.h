@@ -19,9 +19,9 @@
 namespace router::app {
 
 struct MaintenanceOptions {
-  int64_t poll_interval_ms = 2000;      // 0 = no change detection
+  int64_t poll_interval_ms = 2000;  // 0 = no change detection
   int64_t sticky_sweep_interval_ms = 30000;
-  int64_t audit_retention_days = 90;    // 0 = keep forever
+  int64_t audit_retention_days = 90;  // 0 = keep forever
 };
 
 class MaintenanceLoop {

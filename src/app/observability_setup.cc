@@ -9,9 +9,12 @@ namespace {
 
 obs::TenantLabelMode ToMode(config::TenantLabels t) {
   switch (t) {
-    case config::TenantLabels::kAllowlist: return obs::TenantLabelMode::kAllowlist;
-    case config::TenantLabels::kOff: return obs::TenantLabelMode::kOff;
-    case config::TenantLabels::kCapped: break;
+    case config::TenantLabels::kAllowlist:
+      return obs::TenantLabelMode::kAllowlist;
+    case config::TenantLabels::kOff:
+      return obs::TenantLabelMode::kOff;
+    case config::TenantLabels::kCapped:
+      break;
   }
   return obs::TenantLabelMode::kCapped;
 }
@@ -20,10 +23,14 @@ obs::TenantLabelMode ToMode(config::TenantLabels t) {
 
 obs::LogLevel ToLogLevel(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::kError: return obs::LogLevel::kError;
-    case config::LogLevel::kWarn: return obs::LogLevel::kWarn;
-    case config::LogLevel::kDebug: return obs::LogLevel::kDebug;
-    case config::LogLevel::kInfo: break;
+    case config::LogLevel::kError:
+      return obs::LogLevel::kError;
+    case config::LogLevel::kWarn:
+      return obs::LogLevel::kWarn;
+    case config::LogLevel::kDebug:
+      return obs::LogLevel::kDebug;
+    case config::LogLevel::kInfo:
+      break;
   }
   return obs::LogLevel::kInfo;
 }
@@ -42,7 +49,8 @@ absl::StatusOr<std::unique_ptr<obs::Logger>> CreateLogger(const config::Config& 
   options.rate_limit_interval_ms = l.rate_limit_interval_ms;
   options.redact_keys = l.redact_keys;
   options.node_id = config.node_id;
-  if (!config.nats.auth.password.empty()) options.known_secrets.push_back(config.nats.auth.password);
+  if (!config.nats.auth.password.empty())
+    options.known_secrets.push_back(config.nats.auth.password);
   if (!config.nats.auth.token.empty()) options.known_secrets.push_back(config.nats.auth.token);
   for (const auto& [name, value] : config.tracing.otlp_headers) {
     if (!value.empty()) options.known_secrets.push_back(value);
@@ -113,7 +121,8 @@ void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
     double total = 0;
     for (const char* suffix : {"", "-wal"}) {
       struct stat st {};
-      if (::stat((sqlite_path + suffix).c_str(), &st) == 0) total += static_cast<double>(st.st_size);
+      if (::stat((sqlite_path + suffix).c_str(), &st) == 0)
+        total += static_cast<double>(st.st_size);
     }
     return total;
   });
@@ -121,8 +130,9 @@ void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
   // Tracer counters.
   metrics.tracing_spans_exported->SetCallback(
       {}, [&tracer] { return static_cast<double>(tracer.Counters().spans_exported); });
-  metrics.tracing_spans_dropped->SetCallback(
-      {"queue_full"}, [&tracer] { return static_cast<double>(tracer.Counters().dropped_queue_full); });
+  metrics.tracing_spans_dropped->SetCallback({"queue_full"}, [&tracer] {
+    return static_cast<double>(tracer.Counters().dropped_queue_full);
+  });
   metrics.tracing_spans_dropped->SetCallback({"export_failed"}, [&tracer] {
     return static_cast<double>(tracer.Counters().dropped_export_failed);
   });
@@ -135,8 +145,8 @@ void WireCallbacks(obs::RouterMetrics& metrics, const core::StickyTable& sticky,
 
   // Logger counters (the installed process logger).
   const obs::LogCounters& log = obs::GlobalLogger().Counters();
-  for (obs::LogLevel level : {obs::LogLevel::kError, obs::LogLevel::kWarn, obs::LogLevel::kInfo,
-                              obs::LogLevel::kDebug}) {
+  for (obs::LogLevel level :
+       {obs::LogLevel::kError, obs::LogLevel::kWarn, obs::LogLevel::kInfo, obs::LogLevel::kDebug}) {
     static constexpr std::string_view kNames[] = {"error", "warn", "info", "debug"};
     const std::string_view name = kNames[static_cast<size_t>(level)];
     metrics.log_records->SetCallback(

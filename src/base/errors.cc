@@ -3,9 +3,9 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include "absl/types/optional.h"
 
 #include "absl/strings/cord.h"
+#include "absl/types/optional.h"
 #include "base/status_macros.h"
 
 namespace router {

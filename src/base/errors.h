@@ -20,8 +20,12 @@ namespace router {
 
 // Debian's absl is built with its own absl::string_view (not std::string_view); convert at the
 // boundary with these two helpers.
-inline absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-inline std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+inline absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+inline std::string_view StdView(absl::string_view s) {
+  return std::string_view(s.data(), s.size());
+}
 
 // Canonical error tags (the one table where these wire strings are spelled).
 namespace tag {

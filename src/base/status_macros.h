@@ -7,9 +7,9 @@
 #define ROUTER_CONCAT_INNER_(a, b) a##b
 #define ROUTER_CONCAT_(a, b) ROUTER_CONCAT_INNER_(a, b)
 
-#define ROUTER_RETURN_IF_ERROR(expr)             \
-  do {                                           \
-    ::absl::Status router_status_ = (expr);      \
+#define ROUTER_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status router_status_ = (expr);          \
     if (!router_status_.ok()) return router_status_; \
   } while (0)
 
@@ -22,9 +22,9 @@
   lhs = std::move(statusor).value()
 
 // Aborts in every build; for broken invariants only, never for input.
-#define ROUTER_CHECK(cond)                                                          \
-  do {                                                                              \
-    if (!(cond)) ::router::CheckFailed(__FILE__, __LINE__, #cond);                  \
+#define ROUTER_CHECK(cond)                                         \
+  do {                                                             \
+    if (!(cond)) ::router::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 
 namespace router {

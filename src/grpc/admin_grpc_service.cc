@@ -27,9 +27,12 @@ absl::Status Required(std::string_view request_name, std::string_view field) {
 
 std::string_view AuthFailureReason(config::AuthFailure f) {
   switch (f) {
-    case config::AuthFailure::kDisabled: return "disabled";
-    case config::AuthFailure::kMissing: return "missing";
-    default: return "invalid";
+    case config::AuthFailure::kDisabled:
+      return "disabled";
+    case config::AuthFailure::kMissing:
+      return "missing";
+    default:
+      return "invalid";
   }
 }
 
@@ -104,8 +107,7 @@ absl::Status Unimplemented(std::string_view what) {
 
 }  // namespace
 
-AdminGrpcService::AdminGrpcService(AdminGrpcOptions options,
-                                   const config::AdminAuthenticator& auth,
+AdminGrpcService::AdminGrpcService(AdminGrpcOptions options, const config::AdminAuthenticator& auth,
                                    service::AdminService& admin,
                                    service::DecisionService& decisions,
                                    const service::Readiness& readiness, const Clock& clock,
@@ -119,8 +121,7 @@ AdminGrpcService::AdminGrpcService(AdminGrpcOptions options,
       metrics_(metrics) {}
 
 template <typename Fn>
-AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, std::string_view method,
-                                                    Fn&& body) {
+AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, std::string_view method, Fn&& body) {
   const MonoTime started = clock_.MonoNow();
   auto* reactor = ctx->DefaultReactor();
   absl::Status status;
@@ -132,8 +133,8 @@ AdminGrpcService::Reactor* AdminGrpcService::Handle(Ctx* ctx, std::string_view m
   if (status.ok()) {
     reactor->Finish(::grpc::Status::OK);
   } else if (status.code() == absl::StatusCode::kUnimplemented) {
-    reactor->Finish(::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
-                                   std::string(StdView(status.message()))));
+    reactor->Finish(
+        ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, std::string(StdView(status.message()))));
   } else {
     reactor->Finish(ToGrpcStatus(status, ctx));
   }
@@ -165,7 +166,8 @@ AdminGrpcService::Reactor* AdminGrpcService::UpsertPolicy(Ctx* ctx, const Buf* r
       s = service::AdminService::ValidatePolicyId(r.policy().policy_id());
     }
     std::string tenant_id = tenant.ok() ? *tenant : std::string(r.tenant_id());
-    if (s.ok()) s = config::CheckPermission(*caller->principal, tenant_id, config::Permission::kWrite);
+    if (s.ok())
+      s = config::CheckPermission(*caller->principal, tenant_id, config::Permission::kWrite);
     if (!s.ok()) {
       admin_.AuditRejected(caller->audit, tenant_id, action, r.policy().policy_id(), s);
       return s;

@@ -1,8 +1,8 @@
 #include "grpc/proto_codec.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
 
 namespace router::grpc_adapter {
 

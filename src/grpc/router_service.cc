@@ -91,9 +91,9 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
   return reactor;
 }
 
-::grpc::ServerUnaryReactor* RouterGrpcService::ReportOutcome(
-    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request,
-    ::grpc::ByteBuffer* response) {
+::grpc::ServerUnaryReactor* RouterGrpcService::ReportOutcome(::grpc::CallbackServerContext* context,
+                                                             const ::grpc::ByteBuffer* request,
+                                                             ::grpc::ByteBuffer* response) {
   auto* reactor = context->DefaultReactor();
   try {
     fv1::ReportOutcomeRequest req;

@@ -44,8 +44,7 @@ class ProtoMapContext final : public service::RequestContext {
       : map_(map) {}
   std::optional<std::string_view> Find(std::string_view key) const override;
   size_t Size() const override { return map_.size(); }
-  void ForEach(
-      const std::function<void(std::string_view, std::string_view)>& fn) const override;
+  void ForEach(const std::function<void(std::string_view, std::string_view)>& fn) const override;
 
  private:
   const google::protobuf::Map<std::string, std::string>& map_;

@@ -13,7 +13,13 @@ constexpr char kExpositionType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 std::string_view CodeLabel(int status, char (&buf)[8]) {
   switch (status) {
-    case 200: case 400: case 404: case 405: case 413: case 500: case 503: {
+    case 200:
+    case 400:
+    case 404:
+    case 405:
+    case 413:
+    case 500:
+    case 503: {
       auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), status);
       (void)ec;
       return std::string_view(buf, static_cast<size_t>(end - buf));

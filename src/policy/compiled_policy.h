@@ -18,7 +18,7 @@ inline constexpr uint32_t kMicroShareScale = 1'000'000;  // weight 1.0 / 100 %
 
 struct ProviderSpec {
   std::string name;
-  uint32_t weight_micro = 0;                 // 0..1,000,000 micro-shares (POL §1.1 rule 3)
+  uint32_t weight_micro = 0;                   // 0..1,000,000 micro-shares (POL §1.1 rule 3)
   std::optional<int64_t> declared_latency_ms;  // providers[].expected_latency_ms
   std::optional<double> declared_cost;         // providers[].cost
 };
@@ -33,11 +33,11 @@ struct Backoff {
 };
 
 struct FallbackRule {
-  Condition when;       // {} = always
+  Condition when;         // {} = always
   std::string when_json;  // compact JSON of the `when` object in member order (legacy view render)
-  int retry = 1;        // 0..10
+  int retry = 1;          // 0..10
   Backoff backoff;
-  std::string to;       // "" = retry-only rule
+  std::string to;                     // "" = retry-only rule
   bool from_legacy_fallback = false;  // the rule made from legacy `fallback` (always last)
 };
 
@@ -76,10 +76,11 @@ struct SelectionConfig {
 // One item of pre / validators / post (POL §9, [later]: validated and kept, not executed yet).
 struct ExtensionItem {
   std::string id;
-  std::string mode;     // pre/post: "required" | "optional"; validators: on_fail "block"|"warn"|"ignore"
+  std::string
+      mode;  // pre/post: "required" | "optional"; validators: on_fail "block"|"warn"|"ignore"
   Condition when;
-  std::string config_json;   // compact JSON object, "{}" by default
-  int64_t timeout_ms = 0;    // 0 = registry default
+  std::string config_json;  // compact JSON object, "{}" by default
+  int64_t timeout_ms = 0;   // 0 = registry default
   int retry = 0;
 };
 
@@ -88,8 +89,8 @@ struct CompiledPolicy {
   std::string policy_id;
   uint64_t version = 0;  // store version; 0 for an inline DryRun document
 
-  std::vector<ProviderSpec> providers;     // normalized order (POL §1.1/§1.2)
-  std::vector<FallbackRule> rules;         // fallbacks[], then the legacy fallback rule
+  std::vector<ProviderSpec> providers;        // normalized order (POL §1.1/§1.2)
+  std::vector<FallbackRule> rules;            // fallbacks[], then the legacy fallback rule
   std::vector<std::string> fallback_targets;  // every rule's `to`, rule order, deduplicated
   StickyConfig sticky;
   BreakerConfig breaker;

@@ -25,16 +25,16 @@ class ContextView {
 struct Literal {
   enum class Kind : uint8_t { kString, kNumber, kBool };
   Kind kind = Kind::kString;
-  std::string str;     // kString
-  double num = 0;      // kNumber
+  std::string str;       // kString
+  double num = 0;        // kNumber
   bool boolean = false;  // kBool
 };
 
 struct Operand {
   enum class Kind : uint8_t { kVar, kLiteral, kList };
   Kind kind = Kind::kLiteral;
-  std::string var_path;  // kVar: path with a leading "context." already dropped
-  Literal literal;       // kLiteral
+  std::string var_path;       // kVar: path with a leading "context." already dropped
+  Literal literal;            // kLiteral
   std::vector<Literal> list;  // kList (1..64 items)
 };
 

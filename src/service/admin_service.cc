@@ -56,8 +56,7 @@ void AdminService::AuditRejected(const AdminCaller& caller, std::string_view ten
   (void)store_.AppendAudit(rec);  // a failed audit append is logged by the store caller later
 }
 
-absl::StatusOr<int64_t> AdminService::Upsert(const AdminCaller& caller,
-                                             std::string_view tenant_id,
+absl::StatusOr<int64_t> AdminService::Upsert(const AdminCaller& caller, std::string_view tenant_id,
                                              const PolicyInput& input) {
   // Check 4: quota (new keys only), before validation.
   if (auto s = store_.CheckQuota(tenant_id, input.policy_id, options_.max_policies_per_tenant);
@@ -70,8 +69,7 @@ absl::StatusOr<int64_t> AdminService::Upsert(const AdminCaller& caller,
   if (document.empty()) {
     auto doc = policy::LegacyToDocument(input.legacy);
     if (!doc.ok()) {
-      AuditRejected(caller, tenant_id, store::audit_action::kUpsert, input.policy_id,
-                    doc.status());
+      AuditRejected(caller, tenant_id, store::audit_action::kUpsert, input.policy_id, doc.status());
       return doc.status();
     }
     document = *std::move(doc);

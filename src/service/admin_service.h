@@ -19,7 +19,7 @@ namespace router::service {
 
 struct AdminCaller {
   std::string principal;
-  std::string claimed_user;   // x-user-id when well-formed, else ""
+  std::string claimed_user;  // x-user-id when well-formed, else ""
   std::string correlation_id;
   std::string client_addr;
 };
@@ -27,9 +27,9 @@ struct AdminCaller {
 // AdminPolicy as decoded by the transport.
 struct PolicyInput {
   std::string policy_id;
-  std::string policy_json;               // authoritative when non-empty
-  policy::LegacyPolicyView legacy;       // used only when policy_json is empty
-  int64_t expected_version = 0;          // 0 = unconditional
+  std::string policy_json;          // authoritative when non-empty
+  policy::LegacyPolicyView legacy;  // used only when policy_json is empty
+  int64_t expected_version = 0;     // 0 = unconditional
 };
 
 // AdminPolicy as returned by GetPolicy / ListPolicies.
@@ -60,9 +60,8 @@ class AdminService {
   absl::StatusOr<std::vector<PolicyOutput>> List(std::string_view tenant_id);
 
   // Audits an attempt rejected by the transport after authentication (decode, tenant, RBAC).
-  void AuditRejected(const AdminCaller& caller, std::string_view tenant_id,
-                     std::string_view action, std::string_view policy_id,
-                     const absl::Status& status);
+  void AuditRejected(const AdminCaller& caller, std::string_view tenant_id, std::string_view action,
+                     std::string_view policy_id, const absl::Status& status);
 
  private:
   PolicyOutput ToOutput(const store::StoredPolicy& stored) const;

@@ -20,9 +20,12 @@ std::string StatusMessage(const absl::Status& s) { return std::string(StdView(s.
 
 std::string_view TransportName(Transport t) { return t == Transport::kNats ? "nats" : "grpc"; }
 
-DecideTelemetry::DecideTelemetry(const Observability& obs, const Clock& clock,
-                                 Transport transport, const obs::ExtractedTrace& trace)
-    : obs_(obs), clock_(clock), transport_(transport), start_(clock.MonoNow()),
+DecideTelemetry::DecideTelemetry(const Observability& obs, const Clock& clock, Transport transport,
+                                 const obs::ExtractedTrace& trace)
+    : obs_(obs),
+      clock_(clock),
+      transport_(transport),
+      start_(clock.MonoNow()),
       parent_(trace.context) {
   if (obs_.tracer != nullptr) {
     span_ = obs_.tracer->StartSpan(
@@ -55,8 +58,8 @@ std::string DecideTelemetry::TraceIdHex() const {
 
 void DecideTelemetry::PolicyLookup(std::string_view policy_id, int64_t version, bool found) {
   if (obs_.tracer == nullptr || !obs_.tracer->internal_spans()) return;
-  obs::Span s =
-      obs_.tracer->StartSpan(obs::span_name::kPolicyLookup, span_.context(), obs::SpanKind::kInternal);
+  obs::Span s = obs_.tracer->StartSpan(obs::span_name::kPolicyLookup, span_.context(),
+                                       obs::SpanKind::kInternal);
   s.SetAttribute(obs::span_attr::kPolicyId, policy_id);
   s.SetAttribute(obs::span_attr::kPolicyVersion, version);
   s.SetAttribute(obs::span_attr::kFound, found);
@@ -71,7 +74,8 @@ void DecideTelemetry::Selection(const core::DecideResult& result) {
   if (result.status.ok()) {
     s.SetAttribute(obs::span_attr::kProviderId, result.provider);
     s.SetAttribute(obs::span_attr::kDecisionReason, core::ReasonName(result.reason));
-    if (result.fallback_rule >= 0) s.SetAttribute(obs::span_attr::kFallbackRule, result.fallback_rule);
+    if (result.fallback_rule >= 0)
+      s.SetAttribute(obs::span_attr::kFallbackRule, result.fallback_rule);
   }
   s.End();
 }
@@ -117,7 +121,10 @@ void DecideTelemetry::Finish(const absl::Status& status, std::string_view tenant
   if (logger.Enabled(obs::LogLevel::kDebug)) {
     obs::LogBuilder b = logger.Debug("decide", status.ok() ? "decide.completed" : "decide.rejected",
                                      status.ok() ? "decision made" : StatusMessage(status));
-    b.TenantId(tenant_id).PolicyId(policy_id).DecisionId(decision_id).CorrelationId(correlation_id)
+    b.TenantId(tenant_id)
+        .PolicyId(policy_id)
+        .DecisionId(decision_id)
+        .CorrelationId(correlation_id)
         .TraceId(TraceIdHex())
         .LatencyMs(std::chrono::duration_cast<std::chrono::milliseconds>(end - start_).count());
     if (policy_version > 0) b.PolicyVersion(policy_version);

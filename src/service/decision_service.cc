@@ -35,8 +35,7 @@ bool ParseNonNegativeInt(std::string_view s, int64_t max, int64_t* out) {
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return absl::ascii_tolower(static_cast<unsigned char>(x)) ==
                   absl::ascii_tolower(static_cast<unsigned char>(y));
          });
@@ -162,8 +161,8 @@ absl::Status DecisionService::ValidateContext(const RequestContext& ctx) const {
 
 bool DecisionService::TenantAllowed(std::string_view tenant_id) const {
   if (options_.tenant_allowlist.empty()) return true;
-  return std::find(options_.tenant_allowlist.begin(), options_.tenant_allowlist.end(),
-                   tenant_id) != options_.tenant_allowlist.end();
+  return std::find(options_.tenant_allowlist.begin(), options_.tenant_allowlist.end(), tenant_id) !=
+         options_.tenant_allowlist.end();
 }
 
 DecideOutput DecisionService::Decide(const DecideCall& call) const {
@@ -192,8 +191,8 @@ DecideOutput DecisionService::DryRun(const DecideCall& call) const {
   return Run(call, true, nullptr, run);
 }
 
-DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
-                                  DecideTelemetry* telemetry, RunState& run) const {
+DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTelemetry* telemetry,
+                                  RunState& run) const {
   DecideOutput out;
   std::string_view& policy_id = run.policy_id;
   const policy::CompiledPolicy*& policy = run.policy;
@@ -261,9 +260,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
   }
 
   DecisionContext eval_ctx(ctx, call.tenant_id, policy_id, call.message_type);
-  const core::ExplainLevel explain =
-      dry_run && RequestedExplain(ctx) == core::ExplainLevel::kNone ? core::ExplainLevel::kDetailed
-                                                                     : RequestedExplain(ctx);
+  const core::ExplainLevel explain = dry_run && RequestedExplain(ctx) == core::ExplainLevel::kNone
+                                         ? core::ExplainLevel::kDetailed
+                                         : RequestedExplain(ctx);
 
   // Steps 9 and 11: the extension pipeline is not available in this build (POL §9: required
   // and block items fail with extension_unavailable, other items are skipped). Post items are
@@ -275,14 +274,12 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
     out.status = std::move(s);
     out.has_explanation = explain != core::ExplainLevel::kNone;
     if (out.has_explanation) {
-      const char* strategy = policy->selection.strategy == policy::Strategy::kLeastLatency
-                                 ? "least_latency"
-                             : policy->selection.strategy == policy::Strategy::kLowestCost
-                                 ? "lowest_cost"
-                                 : "weighted";
-      out.steps.push_back("policy: " + std::string(call.tenant_id) + "/" +
-                          std::string(policy_id) + " v" + std::to_string(policy->version) +
-                          ", strategy " + strategy);
+      const char* strategy =
+          policy->selection.strategy == policy::Strategy::kLeastLatency ? "least_latency"
+          : policy->selection.strategy == policy::Strategy::kLowestCost ? "lowest_cost"
+                                                                        : "weighted";
+      out.steps.push_back("policy: " + std::string(call.tenant_id) + "/" + std::string(policy_id) +
+                          " v" + std::to_string(policy->version) + ", strategy " + strategy);
       out.steps.insert(out.steps.end(), extension_steps.begin(), extension_steps.end());
     }
     AddErrorDetail(out.status, "tenant_id", call.tenant_id);
@@ -305,10 +302,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
     // Chronological order: the decider's `policy:` line, pre-processors and validators,
     // selection, then post-processors.
     out.steps = std::move(result.steps);
-    auto post_begin = std::find_if(extension_steps.begin(), extension_steps.end(),
-                                   [](const std::string& st) {
-                                     return st.rfind("extension: post ", 0) == 0;
-                                   });
+    auto post_begin =
+        std::find_if(extension_steps.begin(), extension_steps.end(),
+                     [](const std::string& st) { return st.rfind("extension: post ", 0) == 0; });
     const size_t at = out.steps.empty() ? 0 : 1;
     out.steps.insert(out.steps.begin() + static_cast<std::ptrdiff_t>(at), extension_steps.begin(),
                      post_begin);
@@ -333,8 +329,8 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run,
   out.expected_cost = result.expected_cost;
   out.policy_version = static_cast<int64_t>(policy->version);
   out.decision_id = NewUuidV4();
-  out.trace_id = telemetry != nullptr ? telemetry->TraceIdHex()
-                                      : ExtractTrace(call).context.trace_id.ToHex();
+  out.trace_id =
+      telemetry != nullptr ? telemetry->TraceIdHex() : ExtractTrace(call).context.trace_id.ToHex();
   run.selected = true;
 
   out.metadata.reserve(ctx.Size() + 10);

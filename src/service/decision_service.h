@@ -34,15 +34,15 @@ struct DecisionServiceOptions {
 
 // One Decide or DryRun call, as the transport decoded it. Views into transport-owned memory.
 struct DecideCall {
-  bool has_message = true;           // RouteRequest.message present
+  bool has_message = true;  // RouteRequest.message present
   std::string_view tenant_id;
-  std::string_view policy_id;        // request field; may be empty
+  std::string_view policy_id;  // request field; may be empty
   std::string_view message_type;
-  std::string_view message_trace_id; // Message.trace_id (last trace-context source)
+  std::string_view message_trace_id;        // Message.trace_id (last trace-context source)
   const RequestContext* context = nullptr;  // required
-  std::string_view correlation_id;   // header value; empty = none
-  std::string_view traceparent;      // W3C header value; empty = none
-  std::string_view tracestate;       // W3C header value; empty = none
+  std::string_view correlation_id;          // header value; empty = none
+  std::string_view traceparent;             // W3C header value; empty = none
+  std::string_view tracestate;              // W3C header value; empty = none
   Transport transport = Transport::kGrpc;
   // Trace context already extracted by the transport (NATS: OBS §6.2 NATS order); null = the
   // service extracts it gRPC-style from traceparent/tracestate, the context and

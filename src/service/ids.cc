@@ -71,7 +71,8 @@ std::string_view TraceIdFromTraceparent(std::string_view tp) {
   std::string_view version = tp.substr(0, 2);
   if (!IsLowerHex(version) || version == "ff") return {};
   if (version == "00" && tp.size() != 55) return {};
-  if (tp.size() > 55 && tp[55] != '-') return {};  // W3C: a longer future version continues with '-'
+  if (tp.size() > 55 && tp[55] != '-')
+    return {};  // W3C: a longer future version continues with '-'
 
   std::string_view trace_id = tp.substr(3, 32);
   std::string_view parent_id = tp.substr(36, 16);

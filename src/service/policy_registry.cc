@@ -60,9 +60,12 @@ static const Clock& SystemClockInstance() {
 
 static std::string_view TriggerName(PolicyRegistry::Trigger t) {
   switch (t) {
-    case PolicyRegistry::Trigger::kAdmin: return "admin";
-    case PolicyRegistry::Trigger::kExternal: return "external";
-    case PolicyRegistry::Trigger::kStartup: break;
+    case PolicyRegistry::Trigger::kAdmin:
+      return "admin";
+    case PolicyRegistry::Trigger::kExternal:
+      return "external";
+    case PolicyRegistry::Trigger::kStartup:
+      break;
   }
   return "startup";
 }
@@ -80,8 +83,8 @@ void PolicyRegistry::CountReload(Trigger trigger, bool ok, MonoTime started) {
   if (!ok) return;
   metrics_->policy_store_reload_duration->Get().Observe(
       std::chrono::duration<double>(clock_.MonoNow() - started).count());
-  metrics_->policy_store_last_reload_timestamp->Get().Set(
-      static_cast<double>(clock_.WallMs()) / 1000.0);
+  metrics_->policy_store_last_reload_timestamp->Get().Set(static_cast<double>(clock_.WallMs()) /
+                                                          1000.0);
 }
 
 void PolicyRegistry::PublishLocked(core::SnapshotPtr next, Trigger trigger, MonoTime started) {
@@ -99,9 +102,9 @@ absl::StatusOr<int64_t> PolicyRegistry::LoadFixtures(const std::vector<FixtureSo
   for (const auto& f : fixtures) {
     auto compiled = policy::CompilePolicy(f.json, f.tenant_id, f.policy_id);
     if (!compiled.ok()) {
-      absl::Status s = MakeError(absl::StatusCode::kInvalidArgument,
-                                 f.file + ": " + StatusText(compiled.status()),
-                                 tag::kInvalidPolicy);
+      absl::Status s =
+          MakeError(absl::StatusCode::kInvalidArgument,
+                    f.file + ": " + StatusText(compiled.status()), tag::kInvalidPolicy);
       return s;
     }
     rows.push_back(store::FixturePolicy{f.tenant_id, f.policy_id, (*compiled)->canonical_json,
@@ -127,8 +130,7 @@ absl::StatusOr<std::vector<std::string>> PolicyRegistry::ReloadAll(Trigger trigg
     if (!compiled.ok()) {
       load_errors_.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->policy_load_errors->Get().Inc();
-      skipped.push_back(row.tenant_id + "/" + row.policy_id + ": " +
-                        StatusText(compiled.status()));
+      skipped.push_back(row.tenant_id + "/" + row.policy_id + ": " + StatusText(compiled.status()));
       continue;
     }
     policies.push_back(WithVersion(**compiled, row.version));

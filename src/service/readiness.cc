@@ -64,7 +64,8 @@ std::vector<CheckState> Readiness::Checks() const {
 
 std::string Readiness::ToJson() const {
   bool ready = Ready();
-  std::string out = ready ? "{\"status\":\"ready\",\"checks\":{" : "{\"status\":\"not_ready\",\"checks\":{";
+  std::string out =
+      ready ? "{\"status\":\"ready\",\"checks\":{" : "{\"status\":\"not_ready\",\"checks\":{";
   bool first = true;
   for (const auto& c : Checks()) {
     if (!first) out.push_back(',');

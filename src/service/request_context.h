@@ -18,8 +18,7 @@ class RequestContext : public policy::ContextView {
  public:
   virtual size_t Size() const = 0;
   // Calls fn(key, value) for every entry, in the map's own order.
-  virtual void ForEach(
-      const std::function<void(std::string_view, std::string_view)>& fn) const = 0;
+  virtual void ForEach(const std::function<void(std::string_view, std::string_view)>& fn) const = 0;
 };
 
 // Request context with tenant_id, policy_id and message_type overridden by the router.
