@@ -19,6 +19,7 @@
 // Sharded by assignment_id hash (one mutex per shard; shard bound = max_entries / shards, one
 // shard when max_entries < 1024); the request index has its own shards. Thread-safe.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -139,6 +140,9 @@ class CorrelationStore {
   const Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<IndexShard>> index_;
+  std::atomic<size_t> size_{0};
+  std::atomic<uint64_t> evicted_expired_{0};
+  std::atomic<uint64_t> evicted_capacity_{0};
 };
 
 }  // namespace router::service

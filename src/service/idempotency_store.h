@@ -27,6 +27,7 @@
 //
 // Thread-safety: thread-safe. Slots are move-only handles; Complete/Abandon from any thread.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -151,11 +152,16 @@ class IdempotencyStore {
   Shard& ShardFor(std::string_view internal_key) const;
   void Finish(const IdempotencySlot& slot, std::shared_ptr<const IdempotencyRecord> record);
   static std::string InternalKey(const IdempotencyKey& key);
+  // Bookkeeping after a shard lock is released: size and eviction counters, on_evict calls.
+  void Account(size_t added, size_t expired, size_t capacity);
 
   const IdempotencyStoreOptions options_;
   const Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<Shard>> result_shards_;
+  std::atomic<size_t> size_{0};
+  std::atomic<uint64_t> evicted_expired_{0};
+  std::atomic<uint64_t> evicted_capacity_{0};
 };
 
 // ---- fingerprints (nats-contracts §7.1): SHA-256 (64 lowercase hex) of the canonical JSON
