@@ -61,7 +61,15 @@ void DecideTicket::End() {
 
 BackpressureMonitor::BackpressureMonitor(BackpressureOptions options, const Clock& clock,
                                          obs::RouterMetrics* metrics)
-    : options_(options), clock_(clock), metrics_(metrics) {
+    : options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      status_gauge_(FindGauge(metrics, "router_backpressure_status")),
+      signal_gauge_(FindGauge(metrics, "router_backpressure_signal_overloaded")),
+      p95_gauge_(FindGauge(metrics, "router_backpressure_latency_p95_seconds")),
+      rejections_(FindCounter(metrics, "router_backpressure_rejections_total")),
+      events_(FindCounter(metrics, "router_backpressure_events_total")),
+      recoveries_(FindCounter(metrics, "router_backpressure_recovery_total")) {
   auto bounds = obs::BucketBounds(obs::BucketLayout::kFast);
   bounds_.assign(bounds.begin(), bounds.end());
   bounds_.resize(kBuckets - 1, bounds_.empty() ? 10.0 : bounds_.back());
@@ -171,7 +179,7 @@ double BackpressureMonitor::WindowP95(int64_t now_s) const {
 }
 
 void BackpressureMonitor::CountRejection(Transport transport) const {
-  if (auto* f = FindCounter(metrics_, "router_backpressure_rejections_total")) {
+  if (auto* f = rejections_) {
     f->Get({TransportName(transport)}).Inc();
   }
 }
@@ -236,25 +244,25 @@ void BackpressureMonitor::Recompute() {
     report_ = report;
   }
 
-  if (auto* g = FindGauge(metrics_, "router_backpressure_status")) {
+  if (auto* g = status_gauge_) {
     g->Get().Set(static_cast<double>(next));
   }
-  if (auto* g = FindGauge(metrics_, "router_backpressure_signal_overloaded")) {
+  if (auto* g = signal_gauge_) {
     g->Get({"inflight"}).Set(inflight_over ? 1 : 0);
     g->Get({"latency_p95"}).Set(latency_over ? 1 : 0);
     g->Get({"pending"}).Set(pending_over ? 1 : 0);
   }
-  if (auto* g = FindGauge(metrics_, "router_backpressure_latency_p95_seconds")) {
+  if (auto* g = p95_gauge_) {
     g->Get().Set(p95);
   }
   if (next == previous) return;
 
   const std::string_view entered = BackpressureStatusName(next);
-  if (auto* c = FindCounter(metrics_, "router_backpressure_events_total")) {
+  if (auto* c = events_) {
     c->Get({entered}).Inc();
   }
   if (next == BackpressureStatus::kInactive) {
-    if (auto* c = FindCounter(metrics_, "router_backpressure_recovery_total")) c->Get().Inc();
+    if (auto* c = recoveries_) c->Get().Inc();
   }
   std::string signals;
   for (const auto& s : report.signals_over) signals += (signals.empty() ? "" : ",") + s;

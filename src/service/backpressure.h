@@ -148,6 +148,13 @@ class BackpressureMonitor {
   const BackpressureOptions options_;
   const Clock& clock_;
   obs::RouterMetrics* const metrics_;
+  // Looked up once (null when not exported / no metrics).
+  obs::GaugeFamily* status_gauge_ = nullptr;
+  obs::GaugeFamily* signal_gauge_ = nullptr;
+  obs::GaugeFamily* p95_gauge_ = nullptr;
+  obs::CounterFamily* rejections_ = nullptr;
+  obs::CounterFamily* events_ = nullptr;
+  obs::CounterFamily* recoveries_ = nullptr;
   std::vector<double> bounds_;  // `fast` layout
 
   std::atomic<int64_t> inflight_{0};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -159,6 +160,35 @@ absl::Status DecisionService::ValidateContext(const RequestContext& ctx) const {
   return absl::OkStatus();
 }
 
+void DecisionService::SetRateLimiter(core::RateLimiter* limiter, TenantRateLimits tenant_limits) {
+  limiter_ = limiter;
+  tenant_limits_ = std::move(tenant_limits);
+  obs::RouterMetrics* m = obs_.metrics;
+  if (limiter == nullptr || m == nullptr || !m->registry) return;
+  rate_allowed_ = m->registry->FindCounter("router_rate_limit_allowed_total");
+  rate_exceeded_ = m->registry->FindCounter("router_rate_limit_exceeded_total");
+  if (auto* g = m->registry->FindGauge("router_rate_limit_buckets")) {
+    for (core::RateScope scope : {core::RateScope::kPolicy, core::RateScope::kTenant}) {
+      g->SetCallback({core::RateScopeName(scope)},
+                     [limiter, scope] { return static_cast<double>(limiter->Size(scope)); });
+    }
+  }
+  if (auto* c = m->registry->FindCounter("router_rate_limit_evictions_total")) {
+    c->SetCallback({}, [limiter] { return static_cast<double>(limiter->evictions()); });
+  }
+}
+
+core::RateDecision DecisionService::CheckBucket(const core::RateKey& key,
+                                                const core::RateLimitParams& params,
+                                                bool dry_run) const {
+  if (dry_run) return limiter_->Peek(key, params);
+  const core::RateDecision d = limiter_->Check(key, params);
+  if (obs::CounterFamily* family = d.allowed ? rate_allowed_ : rate_exceeded_) {
+    family->Get({core::RateScopeName(key.scope), key.tenant}).Inc();
+  }
+  return d;
+}
+
 bool DecisionService::TenantAllowed(std::string_view tenant_id) const {
   if (options_.tenant_allowlist.empty()) return true;
   return std::find(options_.tenant_allowlist.begin(), options_.tenant_allowlist.end(), tenant_id) !=
@@ -224,7 +254,46 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
     return out;
   }
 
-  // Steps 4-5 (backpressure, tenant bucket): issue #5.
+  // Step 4: backpressure (nats-contracts.md §9): refused at once, before the lookup, taking no
+  // token. DryRun skips it.
+  if (!dry_run && backpressure_ != nullptr && backpressure_->Active()) {
+    const int64_t ms = std::max<int64_t>(1, backpressure_->options().retry_after_ms);
+    out.status = MakeError(absl::StatusCode::kResourceExhausted,
+                           "router overloaded; retry after " + std::to_string(ms) + " ms",
+                           tag::kOverloaded);
+    AddErrorDetail(out.status, "retry_after_ms", std::to_string(ms));
+    AddErrorDetail(out.status, "status", "active");
+    std::string signals;
+    for (const auto& sig : backpressure_->Report().signals_over) {
+      signals += (signals.empty() ? "" : ",") + sig;
+    }
+    AddErrorDetail(out.status, "signals", signals);
+    backpressure_->CountRejection(call.transport);
+    return out;
+  }
+
+  // Step 5: tenant bucket (POL §7; config, off by default). DryRun peeks (POL §3.4).
+  std::optional<core::RateDecision> dry_run_limit;
+  if (limiter_ != nullptr && tenant_limits_.enabled) {
+    core::RateLimitParams params = tenant_limits_.defaults;
+    if (auto it = tenant_limits_.overrides.find(call.tenant_id);
+        it != tenant_limits_.overrides.end()) {
+      params = it->second;
+    }
+    const core::RateDecision d =
+        CheckBucket({core::RateScope::kTenant, call.tenant_id, ""}, params, dry_run);
+    if (dry_run) {
+      dry_run_limit = d;
+    } else if (!d.allowed) {
+      out.status = MakeError(absl::StatusCode::kResourceExhausted,
+                             "tenant rate limit exceeded; retry after " +
+                                 std::to_string(d.retry_after_ms) + " ms",
+                             tag::kRateLimitExceeded);
+      AddErrorDetail(out.status, "retry_after_ms", std::to_string(d.retry_after_ms));
+      AddErrorDetail(out.status, "tenant_id", call.tenant_id);
+      return out;
+    }
+  }
 
   // Step 6: lookup, against one snapshot for the whole decision.
   run.snapshot = snapshots_.Load();
@@ -246,7 +315,30 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
     return out;
   }
 
-  // Steps 7-8 (policy bucket, idempotency): issues #5 and #4.
+  // Step 7: policy bucket (POL §7). A token taken here or at step 5 is not refunded when a later
+  // step fails; idempotent replays take tokens too (grpc-api §3.1). DryRun peeks.
+  if (limiter_ != nullptr && policy->rate_limit.enabled) {
+    const core::RateDecision d = CheckBucket(
+        {core::RateScope::kPolicy, call.tenant_id, policy_id},
+        {policy->rate_limit.requests_per_second, policy->rate_limit.burst}, dry_run);
+    if (dry_run) {
+      if (!dry_run_limit || (dry_run_limit->allowed && !d.allowed) ||
+          (!d.allowed && d.retry_after_ms > dry_run_limit->retry_after_ms)) {
+        dry_run_limit = d;
+      }
+    } else if (!d.allowed) {
+      out.status = MakeError(absl::StatusCode::kResourceExhausted,
+                             "rate limit exceeded for policy \"" + std::string(policy_id) +
+                                 "\"; retry after " + std::to_string(d.retry_after_ms) + " ms",
+                             tag::kRateLimitExceeded);
+      AddErrorDetail(out.status, "retry_after_ms", std::to_string(d.retry_after_ms));
+      AddErrorDetail(out.status, "tenant_id", call.tenant_id);
+      AddErrorDetail(out.status, "policy_id", policy_id);
+      return out;
+    }
+  }
+
+  // Step 8 (idempotency): issue #4.
 
   // Deadline: after step 8, before selection.
   if (auto deadline = ctx.Find("deadline")) {
@@ -268,6 +360,14 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
   // and block items fail with extension_unavailable, other items are skipped). Post items are
   // checked before selection so that a decision that must fail never writes a pin.
   std::vector<std::string> extension_steps;
+  if (dry_run_limit && explain != core::ExplainLevel::kNone) {
+    // POL §3.3: `dry_run: rate limit would <allow|reject, retry after <ms> ms>`, right after
+    // the `policy:` line (steps 5 and 7 precede the pre-stage).
+    extension_steps.push_back(dry_run_limit->allowed
+                                  ? std::string("dry_run: rate limit would allow")
+                                  : "dry_run: rate limit would reject, retry after " +
+                                        std::to_string(dry_run_limit->retry_after_ms) + " ms");
+  }
   if (auto s = CheckExtensions(*policy, eval_ctx, dry_run,
                                explain != core::ExplainLevel::kNone ? &extension_steps : nullptr);
       !s.ok()) {

@@ -5,11 +5,16 @@
 // and builds the transport-neutral output (metadata, decision id, trace id, explanation).
 // DryRun (grpc-api.md §7) runs the same steps without side effects.
 //
-// Seams not filled in this build (issue #5): backpressure (step 4), tenant and policy token
-// buckets (steps 5, 7); issue #4: idempotency replay (step 8) — the key is format-checked.
+// Step 4 (backpressure, nats-contracts.md §9) consults the BackpressureMonitor set with
+// SetBackpressure(); steps 5 and 7 (tenant and policy token buckets, POL §7) the RateLimiter set
+// with SetRateLimiter(); without them the steps are skipped. DryRun peeks the buckets (never
+// charged, reported as a `dry_run:` explanation step) and skips backpressure.
+// Issue #4: idempotency replay (step 8) — the key is format-checked.
 // Thread-safe: all state it touches is immutable (snapshots) or internally synchronized.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,11 +24,20 @@
 #include "absl/status/status.h"
 #include "base/clock.h"
 #include "core/decider.h"
+#include "core/rate_limiter.h"
 #include "core/snapshot.h"
+#include "service/backpressure.h"
 #include "service/decide_telemetry.h"
 #include "service/request_context.h"
 
 namespace router::service {
+
+// The optional per-tenant bucket of step 5 (configuration.md [rate_limit] tenant.*).
+struct TenantRateLimits {
+  bool enabled = false;
+  core::RateLimitParams defaults{1000, 2000};
+  std::map<std::string, core::RateLimitParams, std::less<>> overrides;  // tenant -> parameters
+};
 
 struct DecisionServiceOptions {
   std::vector<std::string> tenant_allowlist;  // empty = every tenant
@@ -86,6 +100,12 @@ class DecisionService {
   // context, default detailed).
   DecideOutput DryRun(const DecideCall& call) const;
 
+  // Wiring (Application, before serving; not thread-safe against Decide). Null = step skipped.
+  // Steps 5 and 7: the buckets (POL §7); also wires the rate-limit bucket/eviction metrics.
+  void SetRateLimiter(core::RateLimiter* limiter, TenantRateLimits tenant_limits = {});
+  // Step 4: the backpressure status (nats-contracts.md §9).
+  void SetBackpressure(BackpressureMonitor* monitor) { backpressure_ = monitor; }
+
   // Step 1 + 2 validation shared with DryRun's RPC-level checks: tenant present and valid.
   static absl::Status ValidateTenant(std::string_view tenant_id);
 
@@ -104,12 +124,20 @@ class DecisionService {
   obs::ExtractedTrace ExtractTrace(const DecideCall& call) const;
   absl::Status ValidateContext(const RequestContext& context) const;
   bool TenantAllowed(std::string_view tenant_id) const;
+  // One bucket check (Check, or Peek when dry_run); counts the rate-limit metrics.
+  core::RateDecision CheckBucket(const core::RateKey& key, const core::RateLimitParams& params,
+                                 bool dry_run) const;
 
   const DecisionServiceOptions options_;
   const Clock& clock_;
   core::SnapshotHolder& snapshots_;
   core::Decider& decider_;
   const Observability obs_;
+  core::RateLimiter* limiter_ = nullptr;
+  TenantRateLimits tenant_limits_;
+  obs::CounterFamily* rate_allowed_ = nullptr;   // router_rate_limit_allowed_total
+  obs::CounterFamily* rate_exceeded_ = nullptr;  // router_rate_limit_exceeded_total
+  BackpressureMonitor* backpressure_ = nullptr;
 };
 
 }  // namespace router::service
