@@ -88,9 +88,13 @@ absl::Status Application::Start() {
   decisions_ = std::make_unique<service::DecisionService>(
       opts, clock_, snapshots_, *decider_, service::Observability{metrics_.get(), tracer_.get()});
   outcomes_ = std::make_unique<service::OutcomeService>(config_.tenants.allowlist);
+  breaker_metrics_ = std::make_unique<service::BreakerMetrics>(metrics_.get());
+  breakers_.SetListener(breaker_metrics_.get());
+  outcomes_->SetResilience(&breakers_, &statistics_, breaker_metrics_.get());
   service::AdminServiceOptions admin_opts;
   admin_opts.max_policies_per_tenant = config_.policy_store.max_policies_per_tenant;
   admin_ = std::make_unique<service::AdminService>(admin_opts, *store_, *registry_);
+  admin_->SetBreakers(&breakers_, &statistics_);
   auth_ = std::make_unique<config::AdminAuthenticator>(config_.admin.keys);
 
   // 4. gRPC.
@@ -102,6 +106,10 @@ absl::Status Application::Start() {
     auto nats = nats_adapter::NatsTransport::Create(config_, *decisions_, readiness_, clock_);
     if (!nats.ok()) return nats.status();
     nats_ = *std::move(nats);
+    // Result / ack consumers and fan-out (NATS §6.3-§6.5): metrics, breakers + statistics via
+    // OutcomeService, correlation records.
+    nats_->SetMetrics(metrics_.get());
+    nats_->SetOutcomeService(outcomes_.get());
     if (auto s = nats_->Start(); !s.ok()) return s;
   }
   WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
@@ -110,6 +118,11 @@ absl::Status Application::Start() {
   mopts.audit_retention_days = config_.admin.audit_retention_days;
   maintenance_ = std::make_unique<MaintenanceLoop>(mopts, clock_, *store_, *registry_, *sticky_);
   maintenance_->Start();
+  breaker_sweeper_ = std::make_unique<BreakerSweeper>(
+      breakers_, statistics_, [m = breaker_metrics_.get()](const core::PairKey& k) {
+        m->OnStatisticsEvicted(k.tenant, k.provider);
+      });
+  breaker_sweeper_->Start();
   readiness_.OnChange([this] { UpdateHealth(); });
   UpdateHealth();
   LogEvent("INFO", "main", "router.ready", "router is ready",
@@ -266,6 +279,7 @@ void Application::Shutdown() {
                            std::chrono::milliseconds(config_.server.shutdown_grace_ms));
   }
   if (maintenance_) maintenance_->Stop();
+  if (breaker_sweeper_) breaker_sweeper_->Stop();
   if (http_) http_->Stop();
   if (tracer_) tracer_->Shutdown();
   LogEvent("INFO", "main", "router.shutdown.complete", "shutdown complete");

@@ -14,12 +14,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "app/breaker_sweeper.h"
 #include "app/maintenance.h"
 #include "base/system_clock.h"
 #include "config/admin_auth.h"
 #include "config/config.h"
+#include "core/breaker_registry.h"
 #include "core/decider.h"
 #include "core/provider_health.h"
+#include "core/provider_stats.h"
 #include "core/snapshot.h"
 #include "core/sticky_table.h"
 #include "grpc/admin_grpc_service.h"
@@ -29,6 +32,7 @@
 #include "obs/metrics/router_metrics.h"
 #include "obs/tracing/tracer.h"
 #include "service/admin_service.h"
+#include "service/breaker_metrics.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
 #include "service/policy_registry.h"
@@ -72,8 +76,15 @@ class Application {
   std::unique_ptr<store::PolicyStore> store_;
   core::SnapshotHolder snapshots_;
   std::unique_ptr<service::PolicyRegistry> registry_;
-  core::NoBreakers breakers_;
-  core::NoStatistics statistics_;
+  // Circuit breakers and EWMA statistics (POL §6, §8; issue #5), swept by breaker_sweeper_.
+  core::BreakerRegistry breakers_{clock_, snapshots_,
+                                  core::BreakerRegistryOptions{
+                                      static_cast<size_t>(config_.circuit_breaker.max_entries)}};
+  core::ProviderStats statistics_{
+      clock_, core::StatsOptions{config_.stats.ewma_alpha, config_.stats.min_samples,
+                                 config_.stats.max_age_s}};
+  std::unique_ptr<service::BreakerMetrics> breaker_metrics_;
+  std::unique_ptr<BreakerSweeper> breaker_sweeper_;
   std::unique_ptr<core::StickyTable> sticky_;
   std::unique_ptr<core::Decider> decider_;
   std::unique_ptr<service::DecisionService> decisions_;

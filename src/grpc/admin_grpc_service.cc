@@ -101,8 +101,23 @@ service::PolicyInput FromAdminPolicy(const fv1::AdminPolicy& p) {
   return in;
 }
 
-absl::Status Unimplemented(std::string_view what) {
-  return absl::Status(absl::StatusCode::kUnimplemented, AbslView(what));
+void ToBreakerState(const service::BreakerStateOutput& in, fv1::CircuitBreakerState* out) {
+  const core::BreakerSnapshot& b = in.entry.snapshot;
+  out->set_tenant_id(in.entry.tenant);
+  out->set_provider_id(in.entry.provider);
+  out->set_state(std::string(core::BreakerStateLabel(b.state)));
+  out->set_state_changed_at_ms(b.state_changed_at_wall_ms);
+  out->set_consecutive_failures(b.consecutive_failures);
+  out->set_half_open_successes(b.half_open_successes);
+  out->set_half_open_in_flight(b.half_open_in_flight);
+  out->set_error_rate(b.error_rate);
+  out->set_window_requests(b.window_requests);
+  out->set_window_failures(b.window_failures);
+  out->set_open_remaining_ms(b.open_remaining_ms);
+  out->set_last_trigger_reason(std::string(core::TriggerReasonName(b.last_trigger)));
+  out->set_observed_latency_ms(in.observed_latency_ms);
+  out->set_observed_cost(in.observed_cost);
+  out->set_forced_open(b.forced_open);
 }
 
 }  // namespace
@@ -355,7 +370,6 @@ AdminGrpcService::Reactor* AdminGrpcService::DryRun(Ctx* ctx, const Buf* req, Bu
 
 AdminGrpcService::Reactor* AdminGrpcService::GetCircuitBreakerStates(Ctx* ctx, const Buf* req,
                                                                      Buf* resp) {
-  (void)resp;
   return Handle(ctx, "GetCircuitBreakerStates", [&]() -> absl::Status {
     auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
@@ -367,28 +381,48 @@ AdminGrpcService::Reactor* AdminGrpcService::GetCircuitBreakerStates(Ctx* ctx, c
         !s.ok()) {
       return s;
     }
-    return Unimplemented(
-        "circuit breakers are not available in this build (resilience milestone, issue #5)");
+    auto states = admin_.GetBreakerStates(*tenant, r.provider_id());
+    if (!states.ok()) return states.status();
+    fv1::GetCircuitBreakerStatesResponse out;
+    for (const auto& state : *states) ToBreakerState(state, out.add_states());
+    EncodeResponse(out, resp);
+    return absl::OkStatus();
   });
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::ResetCircuitBreaker(Ctx* ctx, const Buf* req,
                                                                  Buf* resp) {
-  (void)resp;
   return Handle(ctx, "ResetCircuitBreaker", [&]() -> absl::Status {
     auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
     fv1::ResetCircuitBreakerRequest r;
     if (!DecodeRequest(req, &r)) return Undecodable("ResetCircuitBreakerRequest");
     auto tenant = config::ResolveTenant(r.tenant_id(), HeaderValues(*ctx, "x-tenant-id"));
-    if (!tenant.ok()) return tenant.status();
-    if (r.provider_id().empty()) return Required("ResetCircuitBreakerRequest", "provider_id");
-    if (auto s = config::CheckPermission(*caller->principal, *tenant, config::Permission::kWrite);
-        !s.ok()) {
+    absl::Status s;
+    absl::StatusOr<core::BreakerTarget> target =
+        service::AdminService::ParseBreakerTarget(r.target_state());
+    if (!tenant.ok()) {
+      s = tenant.status();
+    } else if (r.provider_id().empty()) {
+      s = Required("ResetCircuitBreakerRequest", "provider_id");
+    } else if (!target.ok()) {
+      s = target.status();
+    }
+    const std::string tenant_id = tenant.ok() ? *tenant : std::string(r.tenant_id());
+    if (s.ok()) {
+      s = config::CheckPermission(*caller->principal, tenant_id, config::Permission::kWrite);
+    }
+    if (!s.ok()) {
+      admin_.AuditBreakerRejected(caller->audit, tenant_id, r.provider_id(), r.target_state(), s);
       return s;
     }
-    return Unimplemented(
-        "circuit breakers are not available in this build (resilience milestone, issue #5)");
+    auto state = admin_.ResetBreaker(caller->audit, tenant_id, r.provider_id(), *target);
+    if (!state.ok()) return state.status();
+    fv1::ResetCircuitBreakerResponse out;
+    out.set_ok(true);
+    ToBreakerState(*state, out.mutable_state());
+    EncodeResponse(out, resp);
+    return absl::OkStatus();
   });
 }
 

@@ -19,6 +19,7 @@ std::vector<std::string> NatsTransport::ReadinessChecks(const config::NatsConfig
   std::vector<std::string> checks = {kCheckNats};
   if (config.decide.enabled) checks.emplace_back(kCheckDecideSubscription);
   if (config.jetstream.enabled) checks.emplace_back(kCheckJetStream);
+  if (config.jetstream.enabled) checks.emplace_back(kCheckConsumers);
   return checks;
 }
 
@@ -41,6 +42,36 @@ absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
         std::make_unique<DlqPublisher>(*transport->connection_, config.nats.jetstream.enabled,
                                        config.nats.jetstream.api_timeout_ms, kDlqQueueCapacity,
                                        transport->stats_, transport->log_);
+  }
+  if (config.nats.jetstream.enabled) {
+    for (ConsumerKind kind : {ConsumerKind::kResults, ConsumerKind::kAcks}) {
+      auto consumer = std::make_unique<DurableConsumer>(
+          ConsumerOptions::FromConfig(kind, config), *transport->connection_,
+          transport->worker_metrics_, clock, transport->log_);
+      if (config.nats.jetstream.manage_streams) {
+        consumer->SetOnNoStream([self] { self->RequestStreamEnsure(); });
+      }
+      consumer->SetOnBroken([self] {
+        self->UpdateConsumersCheck();
+        self->RequestStreamEnsure();  // re-runs the setup (ensure + rebind) within 5 s
+      });
+      (kind == ConsumerKind::kResults ? transport->results_consumer_ : transport->acks_consumer_) =
+          std::move(consumer);
+    }
+  }
+  if (config.nats.fanout.enabled) {
+    transport->fanout_ = std::make_unique<FanoutSubscriber>(
+        config, *transport->connection_, transport->worker_metrics_, clock, transport->log_);
+  }
+  if (config.nats.jetstream.enabled && config.nats.assignments.enabled) {
+    // §6.2 assignment outbox; a "no stream" PubAck re-runs the ensure step when managing.
+    std::function<void()> on_no_stream;
+    if (config.nats.jetstream.manage_streams) on_no_stream = [self] { self->RequestStreamEnsure(); };
+    transport->assignments_ = std::make_unique<AssignmentPipeline>(
+        config.nats, *transport->connection_, clock, transport->log_, std::move(on_no_stream));
+    AssignmentPublisher* publisher = &transport->assignments_->publisher();
+    transport->processor_.SetAssignmentOutbox(&transport->assignments_->outbox(),
+                                              [publisher] { return publisher->ServerMaxPayload(); });
   }
   if (config.nats.decide.enabled) {
     transport->decide_ = std::make_unique<DecideHandler>(
@@ -88,7 +119,9 @@ absl::Status NatsTransport::Start() {
   SetCheck(kCheckNats, false, "connecting");
   if (decide_) SetCheck(kCheckDecideSubscription, false, "not subscribed");
   if (config_.jetstream.enabled) SetCheck(kCheckJetStream, false, "not verified");
+  if (config_.jetstream.enabled) SetCheck(kCheckConsumers, false, "not bound");
   if (dlq_) dlq_->Start();
+  if (assignments_) assignments_->Start();
   control_ = std::thread([this] { ControlLoop(); });
   absl::Status s = connection_->Connect();
   if (!s.ok()) {
@@ -110,6 +143,7 @@ void NatsTransport::RequestStreamEnsure() {
 }
 
 void NatsTransport::OnConnectionEvent(ConnectionEvent event) {
+  if (assignments_) assignments_->OnConnectionEvent(event);  // non-blocking (§6.2 pause)
   absl::MutexLock lock(&mu_);
   events_.push_back(event);
 }
@@ -200,6 +234,13 @@ bool NatsTransport::RunSetup() {
     SetCheck(kCheckJetStream, ensured.ready, ensured.problem);
     complete = complete && ensured.ready;
   }
+  complete = SetupConsumers() && complete;
+  if (assignment_lookup_ != nullptr && !assignment_lookup_->Subscribed()) {
+    if (absl::Status s = assignment_lookup_->Subscribe(); !s.ok()) complete = false;
+  }
+  if (status_responder_ != nullptr && !status_responder_->Subscribed()) {
+    if (absl::Status s = status_responder_->Subscribe(); !s.ok()) complete = false;
+  }
   if (decide_) {
     if (!decide_->Subscribed()) {
       if (absl::Status s = decide_->Subscribe(); !s.ok()) {
@@ -238,9 +279,94 @@ void NatsTransport::Stop() {
     SetCheck(kCheckDecideSubscription, false, "shutting down");
     decide_->Drain(budget);
   }
+  // §8: flush the outbox (parked replies answered) within drain_timeout_ms.
+  if (assignments_) assignments_->Stop(config_.drain_timeout_ms);
+  // §8: stop fetching, finish or NAK in-flight results and acks.
+  if (config_.jetstream.enabled) SetCheck(kCheckConsumers, false, "shutting down");
+  if (results_consumer_) results_consumer_->Stop();
+  if (acks_consumer_) acks_consumer_->Stop();
   if (dlq_) dlq_->Stop(budget);
   if (decide_) decide_->Close();
+  if (fanout_) fanout_->Close();
+  if (assignment_lookup_ != nullptr) assignment_lookup_->Close();
+  if (pending_poller_) pending_poller_->Stop();
+  if (status_responder_) status_responder_->Close();
   if (connection_) connection_->Close();
+}
+
+}  // namespace router::nats_adapter
+
+namespace router::nats_adapter {
+
+void NatsTransport::SetOutcomeService(service::OutcomeService* outcomes) {
+  if (fanout_) fanout_->SetOutcomeService(outcomes);
+}
+
+void NatsTransport::SetBackpressure(service::BackpressureMonitor* monitor,
+                                    service::ReplyDelayer* delayer, std::string node_id) {
+  if (monitor == nullptr) return;
+  if (decide_) {
+    decide_->SetBackpressure(monitor, delayer);
+    monitor->AddInflightSource([handler = decide_.get()] { return handler->QueuedMessages(); });
+  }
+  BackpressureResponderOptions options;
+  options.status_subject = config_.status.subject;
+  options.decide_subject = config_.decide.subject;
+  options.node_id = std::move(node_id);
+  status_responder_ =
+      std::make_unique<BackpressureResponder>(std::move(options), *monitor, *connection_, clock_);
+  if (config_.jetstream.enabled) {
+    pending_poller_ = std::make_unique<ResultsPendingPoller>(
+        config_.jetstream.streams.results.name, config_.jetstream.consumers.results.durable,
+        *connection_, *monitor);
+    pending_poller_->Start();
+  }
+}
+
+void NatsTransport::SetIdempotencyStore(service::IdempotencyStore* store) {
+  processor_.SetAssignmentStores(store, correlation_);
+  idempotency_ = store;
+}
+
+void NatsTransport::SetCorrelationStore(service::CorrelationStore* store) {
+  correlation_ = store;
+  processor_.SetAssignmentStores(idempotency_, store);
+  if (assignments_) assignments_->SetCorrelationStore(store);
+  if (fanout_) fanout_->SetCorrelationStore(store);
+  if (results_consumer_) results_consumer_->SetCorrelationStore(store);
+  if (acks_consumer_) acks_consumer_->SetCorrelationStore(store);
+}
+
+bool NatsTransport::SetupConsumers() {
+  bool complete = true;
+  if (fanout_ && !fanout_->Subscribed()) {
+    if (absl::Status s = fanout_->Subscribe(); !s.ok()) {
+      Log(log_, "WARN", "nats.fanout_subscribe_failed", "fan-out subscription failed; retrying",
+          {{"error", std::string(s.message())}});
+      complete = false;
+    }
+  }
+  for (DurableConsumer* c : {results_consumer_.get(), acks_consumer_.get()}) {
+    if (c == nullptr) continue;
+    if (absl::Status s = c->EnsureAndBind(connection_->jetstream()); !s.ok()) {
+      Log(log_, "ERROR", "jetstream.consumer_error", "durable consumer not bound",
+          {{"consumer", c->options().consumer.durable}, {"error", std::string(s.message())}});
+      complete = false;
+    }
+  }
+  UpdateConsumersCheck();
+  return complete;
+}
+
+void NatsTransport::UpdateConsumersCheck() {
+  if (!config_.jetstream.enabled) return;
+  for (DurableConsumer* c : {results_consumer_.get(), acks_consumer_.get()}) {
+    if (c != nullptr && !c->Ready()) {
+      SetCheck(kCheckConsumers, false, c->options().consumer.durable + ": " + c->Problem());
+      return;
+    }
+  }
+  SetCheck(kCheckConsumers, true, "");
 }
 
 }  // namespace router::nats_adapter

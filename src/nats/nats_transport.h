@@ -11,7 +11,12 @@
 //   decide_subscription  queue subscriptions active and the decide subject not captured by
 //                        any stream (checked at startup and after each reconnect; §1);
 //   jetstream            (jetstream.enabled) the five streams exist and cover their subjects
-//                        (created / completed when manage_streams; retried every 10 s).
+//                        (created / completed when manage_streams; retried every 10 s);
+//   consumers            (jetstream.enabled) both durables (router-results, router-acks) bound
+//                        and fetching (§6.3, §8; result_consumer.h).
+// With nats.fanout.enabled the per-replica fan-out subscriptions (S6, fanout_subscriber.h) are
+// kept too; their breaker / statistics / correlation updates go to the services set with
+// SetOutcomeService / SetCorrelationStore (null = skipped).
 // A control thread owns these checks: connection events (from cnats threads) are queued to it,
 // and it runs the JetStream API calls, so no cnats callback ever blocks.
 //
@@ -31,13 +36,19 @@
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "config/config.h"
+#include "nats/assignment_lookup.h"
+#include "nats/assignment_pipeline.h"
+#include "nats/backpressure_responder.h"
 #include "nats/connection.h"
 #include "nats/decide_handler.h"
 #include "nats/decide_processor.h"
 #include "nats/dlq_publisher.h"
+#include "nats/fanout_subscriber.h"
 #include "nats/log_sink.h"
 #include "nats/nats_stats.h"
+#include "nats/result_consumer.h"
 #include "nats/streams.h"
+#include "nats/worker_metrics.h"
 #include "service/decision_service.h"
 #include "service/readiness.h"
 
@@ -46,6 +57,7 @@ namespace router::nats_adapter {
 inline constexpr char kCheckNats[] = "nats";
 inline constexpr char kCheckDecideSubscription[] = "decide_subscription";
 inline constexpr char kCheckJetStream[] = "jetstream";
+inline constexpr char kCheckConsumers[] = "consumers";
 
 class NatsTransport {
  public:
@@ -78,7 +90,29 @@ class NatsTransport {
   // non-blocking; for the publishers of later work.
   void RequestStreamEnsure();
 
+  // Wiring for the result / ack consumers and the fan-out (call before Start(); each must
+  // outlive the transport; null = that update is skipped).
+  void SetOutcomeService(service::OutcomeService* outcomes);
+  void SetCorrelationStore(service::CorrelationStore* store);
+  void SetMetrics(obs::RouterMetrics* metrics) {
+    worker_metrics_.SetRegistry(metrics);
+    if (assignments_) assignments_->SetMetrics(metrics);
+  }
+  // Decide idempotency of pushing and plain NATS decides (§5 step 9, §7.1); before Start().
+  void SetIdempotencyStore(service::IdempotencyStore* store);
+  // Backpressure (§9, §3.9; before Start(); `monitor` must outlive the transport): decides hold
+  // DecideTickets, the subscription queues are sampled into `inflight`, the results durable's
+  // num_pending is polled every 1 s (JetStream on), and S9 is answered with `node_id`.
+  // `delayer` ([testing] decide_delay_ms) may be null.
+  void SetBackpressure(service::BackpressureMonitor* monitor, service::ReplyDelayer* delayer,
+                       std::string node_id);
+  // S10 responder (assignment_lookup.h): subscribed at each setup, closed at Stop. Call
+  // before Start(); must outlive the transport; null = none.
+  void SetAssignmentLookup(AssignmentLookup* lookup) { assignment_lookup_ = lookup; }
+
   const NatsStats& stats() const { return stats_; }
+  // Counters of the consumers and the fan-out (local totals; also exported when SetMetrics).
+  const WorkerMetrics& worker_metrics() const { return worker_metrics_; }
   NatsConnection& connection() { return *connection_; }
   const StreamManager& streams() const { return streams_; }
 
@@ -92,6 +126,9 @@ class NatsTransport {
   // Subscribe, ensure streams, check capture. Returns false when something must be retried.
   bool RunSetup();
   void SetCheck(const char* name, bool ok, const std::string& message);
+  // Consumers: ensure + bind both durables, subscribe the fan-out; false when to be retried.
+  bool SetupConsumers();
+  void UpdateConsumersCheck();
 
   const config::NatsConfig config_;
   service::Readiness& readiness_;
@@ -103,6 +140,17 @@ class NatsTransport {
   DecideProcessor processor_;
   std::unique_ptr<DlqPublisher> dlq_;
   std::unique_ptr<DecideHandler> decide_;
+  std::unique_ptr<BackpressureResponder> status_responder_;  // S9
+  std::unique_ptr<ResultsPendingPoller> pending_poller_;      // §9 pending
+  // Assignment outbox + publisher (§6.2); after decide_ so that it is destroyed first.
+  std::unique_ptr<AssignmentPipeline> assignments_;
+  service::CorrelationStore* correlation_ = nullptr;
+  service::IdempotencyStore* idempotency_ = nullptr;
+  WorkerMetrics worker_metrics_;
+  std::unique_ptr<DurableConsumer> results_consumer_;
+  std::unique_ptr<DurableConsumer> acks_consumer_;
+  std::unique_ptr<FanoutSubscriber> fanout_;
+  AssignmentLookup* assignment_lookup_ = nullptr;
 
   absl::Mutex mu_;
   std::deque<ConnectionEvent> events_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,7 @@
 #include "service/admin_service.h"
 
+#include <cmath>
+
 #include "base/errors.h"
 #include "service/ids.h"
 
@@ -126,6 +128,96 @@ absl::StatusOr<std::vector<PolicyOutput>> AdminService::List(std::string_view te
   out.reserve(rows->size());
   for (const auto& row : *rows) out.push_back(ToOutput(row));
   return out;
+}
+
+// ---------------------------------------------------------------- circuit breakers
+
+namespace {
+
+absl::Status BreakersUnavailable() {
+  return absl::Status(absl::StatusCode::kUnimplemented, "circuit breakers are not wired");
+}
+
+std::string BreakerResource(std::string_view provider_id) {
+  return "breaker/" + std::string(provider_id);
+}
+
+}  // namespace
+
+absl::StatusOr<core::BreakerTarget> AdminService::ParseBreakerTarget(
+    std::string_view target_state) {
+  if (target_state.empty() || target_state == "closed") return core::BreakerTarget::kClosed;
+  if (target_state == "half_open") return core::BreakerTarget::kHalfOpen;
+  if (target_state == "open") return core::BreakerTarget::kOpen;
+  return MakeError(absl::StatusCode::kInvalidArgument,
+                   "target_state must be one of \"closed\", \"half_open\", \"open\"",
+                   tag::kInvalidRequest);
+}
+
+BreakerStateOutput AdminService::ToBreakerOutput(core::BreakerEntry entry) const {
+  BreakerStateOutput out;
+  if (stats_ != nullptr) {
+    if (auto raw = stats_->Raw(entry.tenant, entry.provider)) {
+      if (raw->latency_ewma_ms) out.observed_latency_ms = std::llround(*raw->latency_ewma_ms);
+      if (raw->cost_ewma) out.observed_cost = *raw->cost_ewma;
+    }
+  }
+  out.entry = std::move(entry);
+  return out;
+}
+
+absl::StatusOr<std::vector<BreakerStateOutput>> AdminService::GetBreakerStates(
+    std::string_view tenant_id, std::string_view provider_id) {
+  if (breakers_ == nullptr) return BreakersUnavailable();
+  std::vector<BreakerStateOutput> out;
+  for (core::BreakerEntry& e : breakers_->List(tenant_id, provider_id)) {
+    out.push_back(ToBreakerOutput(std::move(e)));
+  }
+  return out;
+}
+
+void AdminService::AuditBreaker(const AdminCaller& caller, std::string_view tenant_id,
+                                std::string_view provider_id, std::string_view action,
+                                const absl::Status& status) {
+  store::AuditRecord rec;
+  rec.principal = caller.principal;
+  rec.claimed_user = caller.claimed_user;
+  rec.tenant_id = std::string(tenant_id);
+  rec.action = std::string(action);
+  rec.resource = BreakerResource(provider_id);
+  rec.result = status.ok() ? std::string(store::audit_result::kOk) : AuditResultFor(status);
+  rec.correlation_id = caller.correlation_id;
+  rec.client_addr = caller.client_addr;
+  (void)store_.AppendAudit(rec);
+}
+
+void AdminService::AuditBreakerRejected(const AdminCaller& caller, std::string_view tenant_id,
+                                        std::string_view provider_id,
+                                        std::string_view target_state,
+                                        const absl::Status& status) {
+  AuditBreaker(caller, tenant_id, provider_id,
+               target_state == "open" ? store::audit_action::kBreakerForce
+                                      : store::audit_action::kBreakerReset,
+               status);
+}
+
+absl::StatusOr<BreakerStateOutput> AdminService::ResetBreaker(const AdminCaller& caller,
+                                                              std::string_view tenant_id,
+                                                              std::string_view provider_id,
+                                                              core::BreakerTarget target) {
+  if (breakers_ == nullptr) return BreakersUnavailable();
+  const std::string_view action = target == core::BreakerTarget::kOpen
+                                      ? store::audit_action::kBreakerForce
+                                      : store::audit_action::kBreakerReset;
+  absl::StatusOr<core::BreakerSnapshot> snapshot =
+      breakers_->Reset(tenant_id, provider_id, target);
+  AuditBreaker(caller, tenant_id, provider_id, action, snapshot.status());
+  if (!snapshot.ok()) return snapshot.status();
+  core::BreakerEntry entry;
+  entry.tenant = std::string(tenant_id);
+  entry.provider = std::string(provider_id);
+  entry.snapshot = *snapshot;
+  return ToBreakerOutput(std::move(entry));
 }
 
 }  // namespace router::service

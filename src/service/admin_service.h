@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/breaker_registry.h"
+#include "core/provider_stats.h"
 #include "policy/policy_compiler.h"
 #include "service/policy_registry.h"
 #include "store/policy_store.h"
@@ -40,6 +42,13 @@ struct PolicyOutput {
   policy::LegacyPolicyView legacy;
 };
 
+// One breaker as returned by GetCircuitBreakerStates / ResetCircuitBreaker (grpc-api.md §8).
+struct BreakerStateOutput {
+  core::BreakerEntry entry;
+  int64_t observed_latency_ms = 0;  // latency EWMA rounded; 0 = no sample yet
+  double observed_cost = 0;         // cost EWMA; 0 = no sample yet
+};
+
 struct AdminServiceOptions {
   int64_t max_policies_per_tenant = 1000;
 };
@@ -59,16 +68,45 @@ class AdminService {
   absl::StatusOr<PolicyOutput> Get(std::string_view tenant_id, std::string_view policy_id);
   absl::StatusOr<std::vector<PolicyOutput>> List(std::string_view tenant_id);
 
+  // Circuit breakers (grpc-api.md §8, POL §6 Admin operations). SetBreakers is called by the
+  // Application before Start (both must outlive this service); without it the breaker methods
+  // answer UNIMPLEMENTED.
+  void SetBreakers(core::BreakerRegistry* breakers, const core::ProviderStats* stats) {
+    breakers_ = breakers;
+    stats_ = stats;
+  }
+  // `""`/closed, half_open, open; else INVALID_ARGUMENT
+  // `target_state must be one of "closed", "half_open", "open"`.
+  static absl::StatusOr<core::BreakerTarget> ParseBreakerTarget(std::string_view target_state);
+  absl::StatusOr<std::vector<BreakerStateOutput>> GetBreakerStates(std::string_view tenant_id,
+                                                                   std::string_view provider_id);
+  // Applies the reset and writes its audit record (action breaker_reset / breaker_force,
+  // resource breaker/<provider_id>), also for NOT_FOUND.
+  absl::StatusOr<BreakerStateOutput> ResetBreaker(const AdminCaller& caller,
+                                                  std::string_view tenant_id,
+                                                  std::string_view provider_id,
+                                                  core::BreakerTarget target);
+  // Audits a ResetCircuitBreaker attempt rejected by the transport after authentication.
+  void AuditBreakerRejected(const AdminCaller& caller, std::string_view tenant_id,
+                            std::string_view provider_id, std::string_view target_state,
+                            const absl::Status& status);
+
   // Audits an attempt rejected by the transport after authentication (decode, tenant, RBAC).
   void AuditRejected(const AdminCaller& caller, std::string_view tenant_id, std::string_view action,
                      std::string_view policy_id, const absl::Status& status);
 
  private:
   PolicyOutput ToOutput(const store::StoredPolicy& stored) const;
+  BreakerStateOutput ToBreakerOutput(core::BreakerEntry entry) const;
+  void AuditBreaker(const AdminCaller& caller, std::string_view tenant_id,
+                    std::string_view provider_id, std::string_view action,
+                    const absl::Status& status);
 
   const AdminServiceOptions options_;
   store::PolicyStore& store_;
   PolicyRegistry& registry_;
+  core::BreakerRegistry* breakers_ = nullptr;
+  const core::ProviderStats* stats_ = nullptr;
 };
 
 }  // namespace router::service

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "base/errors.h"
+#include "core/outcome_classification.h"
+#include "service/breaker_metrics.h"
 #include "service/decision_service.h"
 
 namespace router::service {
@@ -37,7 +39,31 @@ absl::StatusOr<OutcomeAck> OutcomeService::Report(const OutcomeReport& r) {
                      tag::kTenantNotAllowed);
   }
   accepted_.fetch_add(1, std::memory_order_relaxed);
-  return OutcomeAck{};
+  OutcomeAck ack;
+  if (breaker_metrics_ != nullptr) {
+    breaker_metrics_->OnOutcome(r.tenant_id, r.provider_id, r.status, r.source);
+  }
+  const core::BreakerInput input = core::ClassifyOutcome(r.status, r.error_code, r.error_type);
+  // Latency and cost feed the statistics whatever the breaker effect; only successes count
+  // (POL §8). latency 0 / cost 0 mean "not measured" unless the cost's presence is known.
+  if (stats_ != nullptr && input == core::BreakerInput::kSuccess) {
+    std::optional<double> cost;
+    if (r.cost > 0 || r.cost_present) cost = r.cost;
+    if (r.latency_ms > 0 || cost.has_value()) {
+      const core::StatsRecord rec =
+          stats_->RecordSuccess(r.tenant_id, r.provider_id, r.latency_ms, cost);
+      if (breaker_metrics_ != nullptr) {
+        breaker_metrics_->OnStatistics(r.tenant_id, r.provider_id, rec);
+      }
+    }
+  }
+  if (breakers_ != nullptr) {
+    if (std::optional<core::BreakerState> state =
+            breakers_->Record(r.tenant_id, r.provider_id, input, r.latency_ms)) {
+      ack.circuit_state = std::string(core::BreakerStateLabel(*state));
+    }
+  }
+  return ack;
 }
 
 }  // namespace router::service

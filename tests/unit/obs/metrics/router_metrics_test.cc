@@ -84,7 +84,6 @@ TEST(RouterMetricsTest, RegistersExactlyTheExportedFamilies) {
   }
   EXPECT_EQ(metrics->registry->FamilyNames(), expected);
   const std::string text = metrics->Render();
-  EXPECT_THAT(text, Not(HasSubstr("router_circuit_breaker")));
   EXPECT_THAT(text, Not(HasSubstr("router_nats_")));
   EXPECT_THAT(text, Not(HasSubstr("router_idempotency")));
 }
