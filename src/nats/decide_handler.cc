@@ -123,6 +123,20 @@ absl::Status DecideHandler::Subscribe() {
   return absl::OkStatus();
 }
 
+int64_t DecideHandler::QueuedMessages() {
+  if (!mu_.TryLock()) return 0;  // Subscribe/Drain/Close in progress: no sample
+  int64_t queued = 0;
+  for (const auto& w : workers_) {
+    int msgs = 0;
+    if (w->subscription != nullptr &&
+        natsSubscription_GetPending(w->subscription, &msgs, nullptr) == NATS_OK) {
+      queued += msgs;
+    }
+  }
+  mu_.Unlock();
+  return queued;
+}
+
 bool DecideHandler::Subscribed() const { return subscribed_.load(std::memory_order_acquire); }
 
 void DecideHandler::Drain(absl::Duration timeout) {
@@ -198,6 +212,9 @@ void DecideHandler::Reply(const char* subject, std::string_view data) {
 
 void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
   Inflight inflight(stats_.decide_inflight);
+  // §9 inflight and handling latency, until the reply is handed to the connection.
+  service::DecideTicket ticket =
+      backpressure_ != nullptr ? backpressure_->Begin() : service::DecideTicket();
   DecideMessage message;
   message.subject = natsMsg_GetSubject(msg);
   const char* data = natsMsg_GetData(msg);
@@ -227,6 +244,13 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
   if (subject != nullptr) {
     if (failed) {
       Reply(subject, DecideProcessor::InternalErrorReply());
+    } else if (delayer_ != nullptr && outcome.ok) {
+      // [testing] decide_delay_ms: the successful reply leaves by a timer; intake goes on.
+      delayer_->Defer([this, to = std::string(subject), data = std::string(outcome.reply),
+                       t = std::move(ticket)]() mutable {
+        Reply(to.c_str(), data);
+        t.End();
+      });
     } else {
       Reply(subject, outcome.reply);
     }

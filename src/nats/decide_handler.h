@@ -36,6 +36,8 @@
 #include "nats/log_sink.h"
 #include "nats/nats_stats.h"
 #include "nats/token_bucket.h"
+#include "service/backpressure.h"
+#include "service/reply_delayer.h"
 
 namespace router::nats_adapter {
 
@@ -62,6 +64,17 @@ class DecideHandler {
   ~DecideHandler();
   DecideHandler(const DecideHandler&) = delete;
   DecideHandler& operator=(const DecideHandler&) = delete;
+
+  // Backpressure (nats-contracts.md §9): every decide holds a DecideTicket of `monitor` from
+  // receipt to reply; successful replies go through `delayer` ([testing] decide_delay_ms).
+  // Before Subscribe(); null = off.
+  void SetBackpressure(service::BackpressureMonitor* monitor, service::ReplyDelayer* delayer) {
+    backpressure_ = monitor;
+    delayer_ = delayer;
+  }
+  // Messages waiting in the subscriptions' client-side queues (the sampled part of §9
+  // `inflight`); 0 while the handler is being drained or closed.
+  int64_t QueuedMessages();
 
   // Creates the queue subscriptions (idempotent). REQUIRES: connection.raw() != nullptr.
   absl::Status Subscribe();
@@ -97,6 +110,8 @@ class DecideHandler {
   NatsStats& stats_;
   const LogSink log_;
   TokenBucket dlq_bucket_;
+  service::BackpressureMonitor* backpressure_ = nullptr;
+  service::ReplyDelayer* delayer_ = nullptr;
 
   absl::Mutex mu_;  // Subscribe/Drain/Close vs. each other
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
