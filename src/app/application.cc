@@ -87,6 +87,37 @@ absl::Status Application::Start() {
   opts.max_context_value_bytes = static_cast<size_t>(config_.decide.max_context_value_bytes);
   decisions_ = std::make_unique<service::DecisionService>(
       opts, clock_, snapshots_, *decider_, service::Observability{metrics_.get(), tracer_.get()});
+  {
+    // Steps 4, 5, 7 of POL §3.1: backpressure (NATS §9) and the token buckets (POL §7).
+    rate_limiter_ = std::make_unique<core::RateLimiter>(
+        clock_, static_cast<size_t>(config_.rate_limit.max_buckets));
+    service::TenantRateLimits tenant_limits;
+    tenant_limits.enabled = config_.rate_limit.tenant.enabled;
+    tenant_limits.defaults = {config_.rate_limit.tenant.requests_per_second,
+                              config_.rate_limit.tenant.burst};
+    for (const auto& [tenant, o] : config_.rate_limit.tenant.overrides) {
+      tenant_limits.overrides[tenant] = {o.requests_per_second, o.burst};
+    }
+    decisions_->SetRateLimiter(rate_limiter_.get(), std::move(tenant_limits));
+    service::BackpressureOptions bp;
+    bp.enabled = config_.backpressure.enabled;
+    bp.inflight_overload = config_.backpressure.inflight_overload;
+    bp.latency_overload_ms = config_.backpressure.latency_overload_ms;
+    bp.queue_overload = config_.backpressure.queue_overload;
+    bp.retry_after_ms = config_.backpressure.retry_after_ms;
+    backpressure_ = std::make_unique<service::BackpressureMonitor>(bp, clock_, metrics_.get());
+    backpressure_->Start();
+    decisions_->SetBackpressure(backpressure_.get());
+    readiness_.SetBackpressureStatus(
+        [bpm = backpressure_.get()] { return service::BackpressureStatusName(bpm->status()); });
+    if (config_.testing_hooks_enabled && config_.testing.decide_delay_ms > 0) {
+      reply_delayer_ = std::make_unique<service::ReplyDelayer>(
+          std::chrono::milliseconds(config_.testing.decide_delay_ms));
+      LogEvent("WARN", "main", "testing.decide_delay",
+               "testing hook on: successful decide replies are deferred",
+               {{"decide_delay_ms", std::to_string(config_.testing.decide_delay_ms)}});
+    }
+  }
   outcomes_ = std::make_unique<service::OutcomeService>(config_.tenants.allowlist);
   breaker_metrics_ = std::make_unique<service::BreakerMetrics>(metrics_.get());
   breakers_.SetListener(breaker_metrics_.get());
@@ -110,6 +141,7 @@ absl::Status Application::Start() {
     // OutcomeService, correlation records.
     nats_->SetMetrics(metrics_.get());
     nats_->SetOutcomeService(outcomes_.get());
+    nats_->SetBackpressure(backpressure_.get(), reply_delayer_.get(), config_.node_id);
     if (auto s = nats_->Start(); !s.ok()) return s;
   }
   WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
@@ -190,6 +222,8 @@ absl::Status Application::OpenStore() {
 
 absl::Status Application::StartGrpc() {
   router_grpc_ = std::make_unique<grpc_adapter::RouterGrpcService>(*decisions_, *outcomes_);
+  router_grpc_->SetBackpressure(backpressure_.get());
+  router_grpc_->SetReplyDelayer(reply_delayer_.get());
   grpc_adapter::AdminGrpcOptions aopts;
   aopts.current_cp = config_.checkpoint.current_cp;
   aopts.cp2_plus_allowed = config_.checkpoint.cp2_plus_allowed;
@@ -274,11 +308,13 @@ void Application::Shutdown() {
     if (config_.server.shutdown_delay_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(config_.server.shutdown_delay_ms));
     }
+    if (reply_delayer_) reply_delayer_->Stop();  // deferred replies leave now
     if (nats_) nats_->Stop();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(config_.server.shutdown_grace_ms));
   }
   if (maintenance_) maintenance_->Stop();
+  if (backpressure_) backpressure_->Stop();
   if (breaker_sweeper_) breaker_sweeper_->Stop();
   if (http_) http_->Stop();
   if (tracer_) tracer_->Shutdown();

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "core/breaker_registry.h"
 #include "core/decider.h"
+#include "core/rate_limiter.h"
 #include "core/provider_health.h"
 #include "core/provider_stats.h"
 #include "core/snapshot.h"
@@ -32,11 +33,13 @@
 #include "obs/metrics/router_metrics.h"
 #include "obs/tracing/tracer.h"
 #include "service/admin_service.h"
+#include "service/backpressure.h"
 #include "service/breaker_metrics.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
 #include "service/policy_registry.h"
 #include "service/readiness.h"
+#include "service/reply_delayer.h"
 #include "store/policy_store.h"
 
 namespace router::app {
@@ -87,6 +90,11 @@ class Application {
   std::unique_ptr<BreakerSweeper> breaker_sweeper_;
   std::unique_ptr<core::StickyTable> sticky_;
   std::unique_ptr<core::Decider> decider_;
+  // Token buckets (POL §7), backpressure status (NATS §9) and the [testing] decide_delay_ms
+  // hook; declared before the service and transports that use them so they are destroyed after.
+  std::unique_ptr<core::RateLimiter> rate_limiter_;
+  std::unique_ptr<service::BackpressureMonitor> backpressure_;
+  std::unique_ptr<service::ReplyDelayer> reply_delayer_;
   std::unique_ptr<service::DecisionService> decisions_;
   // Declared after decisions_ so it is destroyed first (it calls into the decision service).
   std::unique_ptr<nats_adapter::NatsTransport> nats_;

@@ -49,6 +49,9 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
                                                       const ::grpc::ByteBuffer* request,
                                                       ::grpc::ByteBuffer* response) {
   auto* reactor = context->DefaultReactor();
+  // In flight until the reply is handed to gRPC; its duration feeds the backpressure p95 (§9).
+  service::DecideTicket ticket =
+      backpressure_ != nullptr ? backpressure_->Begin() : service::DecideTicket();
   try {
     fv1::RouteRequest req;
     if (!DecodeRequest(request, &req)) {
@@ -81,6 +84,14 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
     FillRouteDecision(out, true, &decision);
     if (!EncodeResponse(decision, response)) {
       reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
+      return reactor;
+    }
+    if (delayer_ != nullptr) {
+      // [testing] decide_delay_ms: the successful reply leaves by a timer; intake goes on.
+      delayer_->Defer([reactor, t = std::move(ticket)]() mutable {
+        reactor->Finish(::grpc::Status::OK);
+        t.End();
+      });
       return reactor;
     }
     reactor->Finish(::grpc::Status::OK);

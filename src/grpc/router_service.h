@@ -6,8 +6,10 @@
 // never blocks. Thread-safe; references must outlive the server.
 
 #include "beamline/flow/v1/flow.grpc.pb.h"
+#include "service/backpressure.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
+#include "service/reply_delayer.h"
 
 namespace router::grpc_adapter {
 
@@ -20,6 +22,12 @@ class RouterGrpcService final : public RawRouterBase {
   RouterGrpcService(service::DecisionService& decisions, service::OutcomeService& outcomes)
       : decisions_(decisions), outcomes_(outcomes) {}
 
+  // Wiring before the server starts (null = off). Every Decide holds a DecideTicket of
+  // `monitor` (inflight, latency; nats-contracts.md §9); successful replies go through
+  // `delayer` ([testing] decide_delay_ms).
+  void SetBackpressure(service::BackpressureMonitor* monitor) { backpressure_ = monitor; }
+  void SetReplyDelayer(service::ReplyDelayer* delayer) { delayer_ = delayer; }
+
   ::grpc::ServerUnaryReactor* Decide(::grpc::CallbackServerContext* context,
                                      const ::grpc::ByteBuffer* request,
                                      ::grpc::ByteBuffer* response) override;
@@ -30,6 +38,8 @@ class RouterGrpcService final : public RawRouterBase {
  private:
   service::DecisionService& decisions_;
   service::OutcomeService& outcomes_;
+  service::BackpressureMonitor* backpressure_ = nullptr;
+  service::ReplyDelayer* delayer_ = nullptr;
 };
 
 // Fills a RouteDecision from a successful service output.

@@ -80,7 +80,9 @@ std::string Readiness::ToJson() const {
     }
     out.push_back('}');
   }
-  out += "},\"backpressure\":\"inactive\"}";
+  out += "},\"backpressure\":";
+  AppendJsonString(out, backpressure_ ? backpressure_() : std::string_view("inactive"));
+  out += "}";
   return out;
 }
 

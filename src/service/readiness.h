@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -36,6 +37,10 @@ class Readiness {
   // {"status":"ready"|"not_ready","checks":{...},"backpressure":"inactive"}
   std::string ToJson() const;
 
+  // The `backpressure` member of ToJson() (OBS §7.2; reported, never affects readiness): `fn`
+  // returns inactive|warning|active; unset = "inactive". Set before serving.
+  void SetBackpressureStatus(std::function<std::string_view()> fn) { backpressure_ = std::move(fn); }
+
   // Called (outside the lock) after every change, e.g. to update gRPC health statuses.
   void OnChange(std::function<void()> fn);
 
@@ -44,6 +49,7 @@ class Readiness {
   std::vector<CheckState> checks_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::function<void()>> listeners_ ABSL_GUARDED_BY(mu_);
+  std::function<std::string_view()> backpressure_;
 };
 
 }  // namespace router::service

@@ -221,6 +221,17 @@ TEST(CatalogueTest, ExportsOnlyFamiliesInUse) {
       "router_admin_auth_failures_total",
       "router_admin_request_duration_seconds",
       "router_build_info",
+      // rate limits and backpressure (#5)
+      "router_backpressure_events_total",
+      "router_backpressure_latency_p95_seconds",
+      "router_backpressure_recovery_total",
+      "router_backpressure_rejections_total",
+      "router_backpressure_signal_overloaded",
+      "router_backpressure_status",
+      "router_rate_limit_allowed_total",
+      "router_rate_limit_buckets",
+      "router_rate_limit_evictions_total",
+      "router_rate_limit_exceeded_total",
       // breakers and statistics (#5)
       "router_circuit_breaker_error_rate",
       "router_circuit_breaker_events_total",
