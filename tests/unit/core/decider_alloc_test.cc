@@ -1,50 +1,21 @@
 // The decide path does not allocate when no explanation is requested (POL §3.3; RP §2.1 P2).
-// This binary replaces the global operator new/delete with counting versions; the counter is
-// per thread, so only allocations made by the decisions under test are counted.
+// This binary replaces the global operator new/delete with the counting versions of
+// tests/support/alloc_counter.h; the counter is per thread, so only allocations made by the
+// decisions under test are counted.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "core/decider.h"
 #include "core/random.h"
 #include "core_test_util.h"
+#include "support/alloc_counter.h"
 #include "support/fake_clock.h"
 #include "support/fake_provider_health.h"
 
-namespace {
-thread_local int64_t t_allocations = 0;
-
-void* CountedAlloc(std::size_t n) {
-  ++t_allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* CountedAlignedAlloc(std::size_t n, std::align_val_t align) {
-  ++t_allocations;
-  const std::size_t a = static_cast<std::size_t>(align);
-  void* p = std::aligned_alloc(a, (n + a - 1) / a * a);
-  if (p == nullptr) std::abort();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return CountedAlloc(n); }
-void* operator new[](std::size_t n) { return CountedAlloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return CountedAlignedAlloc(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return CountedAlignedAlloc(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+ROUTER_DEFINE_COUNTING_ALLOCATOR();
 
 namespace router::core {
 namespace {
@@ -62,13 +33,13 @@ class DecideAllocationTest : public ::testing::Test {
     DecideRequest req;
     req.policy = &policy;
     int64_t failures = 0;
-    const int64_t before = t_allocations;
+    const int64_t before = router::testing::ThreadAllocations();
     for (int i = 0; i < n; ++i) {
       req.context = &contexts[static_cast<size_t>(i) % contexts.size()];
       DecideResult r = decider_.Decide(req);
       failures += !r.status.ok();
     }
-    const int64_t allocations = t_allocations - before;
+    const int64_t allocations = router::testing::ThreadAllocations() - before;
     EXPECT_EQ(failures, 0);
     return allocations;
   }
@@ -81,9 +52,9 @@ class DecideAllocationTest : public ::testing::Test {
 };
 
 TEST_F(DecideAllocationTest, CounterSeesAllocations) {
-  const int64_t before = t_allocations;
+  const int64_t before = router::testing::ThreadAllocations();
   auto v = std::make_unique<std::vector<int>>(100);
-  EXPECT_GE(t_allocations - before, 2);
+  EXPECT_GE(router::testing::ThreadAllocations() - before, 2);
 }
 
 // The decide_core fixture: a/b/c 50/30/20, sticky 10m, breaker on; 1,000 sessions warmed up,

@@ -1,61 +1,21 @@
 // OBS O1: starting, annotating and ending a span on the decide path does not allocate in steady
-// state. This file replaces the global operator new for the whole unit_tracing binary with a
-// malloc-backed one (as tests/unit/core/decider_alloc_test.cc does) that counts the calling
-// thread's allocations while a test enables counting.
+// state. This file replaces the global operator new for the whole unit_tracing binary with the
+// counting allocator of tests/support/alloc_counter.h, which counts the calling thread's
+// allocations.
 #include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <new>
 
 #include "base/system_clock.h"
 #include "obs/tracing/span_names.h"
 #include "obs/tracing/trace_extraction.h"
 #include "obs/tracing/tracer.h"
+#include "support/alloc_counter.h"
 
-namespace {
-thread_local bool counting = false;
-thread_local long allocations = 0;
-
-void* CountedAlloc(std::size_t n) {
-  if (counting) ++allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* CountedAlignedAlloc(std::size_t n, std::align_val_t align) {
-  if (counting) ++allocations;
-  const std::size_t a = static_cast<std::size_t>(align);
-  void* p = std::aligned_alloc(a, (n + a - 1) / a * a);
-  if (p == nullptr) std::abort();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return CountedAlloc(n); }
-void* operator new[](std::size_t n) { return CountedAlloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return CountedAlignedAlloc(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return CountedAlignedAlloc(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+ROUTER_DEFINE_COUNTING_ALLOCATOR();
 
 namespace router::obs {
 namespace {
 
-class AllocationCounter {
- public:
-  AllocationCounter() {
-    allocations = 0;
-    counting = true;
-  }
-  ~AllocationCounter() { counting = false; }
-  long count() const { return allocations; }
-};
+using AllocationCounter = ::router::testing::ScopedAllocationCounter;
 
 TEST(TracingAllocationTest, DecidePathSpansDoNotAllocate) {
   SystemClock clock;
