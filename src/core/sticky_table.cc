@@ -34,14 +34,26 @@ class KeyBuffer {
     *p++ = '\0';
     std::memcpy(p, key.session.data(), key.session.size());
     view_ = absl::string_view(out, total);
+    hash_ = absl::Hash<absl::string_view>{}(view_);
   }
   absl::string_view view() const { return view_; }
+  // The key's hash, computed once: it picks the shard and is handed to the shard's map (the
+  // map's own hasher, absl::Hash of the string view, gives the same value).
+  size_t hash() const { return hash_; }
 
  private:
   std::array<char, kInlineKeyBytes> inline_;
   std::string heap_;
   absl::string_view view_;
+  size_t hash_ = 0;
 };
+
+// Multiply-shift takes the shard from the top bits of a remix, so the shard index does not
+// correlate with the low bits the hash map itself uses for control bytes.
+size_t ShardOfHash(uint64_t h, int shard_bits) {
+  if (shard_bits == 0) return 0;
+  return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> (64 - shard_bits));
+}
 
 bool ValidProvider(std::string_view provider) {
   return !provider.empty() && provider.size() <= kMaxPinProviderBytes;
@@ -78,18 +90,14 @@ size_t StickyTable::ShardOf(const PinKey& key) const {
 }
 
 size_t StickyTable::ShardIndex(absl::string_view composite_key) const {
-  if (shard_bits_ == 0) return 0;
-  const uint64_t h = absl::Hash<absl::string_view>{}(composite_key);
-  // Multiply-shift takes the shard from the top bits of a remix, so the shard index does not
-  // correlate with the low bits the hash map itself uses for control bytes.
-  return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> (64 - shard_bits_));
+  return ShardOfHash(absl::Hash<absl::string_view>{}(composite_key), shard_bits_);
 }
 
 std::optional<PinnedProvider> StickyTable::Peek(const PinKey& key, MonoTime now) const {
   KeyBuffer buf(key);
-  const Shard& shard = shards_[ShardIndex(buf.view())];
+  const Shard& shard = shards_[ShardOfHash(buf.hash(), shard_bits_)];
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.map.find(buf.view());
+  auto it = shard.map.find(buf.view(), buf.hash());
   if (it == shard.map.end() || now >= it->second.expires_at) return std::nullopt;
   return CopyOut(it->second.provider);
 }
@@ -103,9 +111,9 @@ std::optional<PinnedProvider> StickyTable::LookupAndRenew(
     const PinKey& key, MonoTime now, std::chrono::seconds ttl,
     absl::FunctionRef<bool(std::string_view provider)> renew_if) {
   KeyBuffer buf(key);
-  Shard& shard = shards_[ShardIndex(buf.view())];
+  Shard& shard = shards_[ShardOfHash(buf.hash(), shard_bits_)];
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.map.find(buf.view());
+  auto it = shard.map.find(buf.view(), buf.hash());
   if (it == shard.map.end()) {
     counters_.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
@@ -131,9 +139,9 @@ std::optional<PinnedProvider> StickyTable::LookupAndRenew(
 bool StickyTable::Renew(const PinKey& key, std::string_view provider, MonoTime now,
                         std::chrono::seconds ttl) {
   KeyBuffer buf(key);
-  Shard& shard = shards_[ShardIndex(buf.view())];
+  Shard& shard = shards_[ShardOfHash(buf.hash(), shard_bits_)];
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.map.find(buf.view());
+  auto it = shard.map.find(buf.view(), buf.hash());
   if (it == shard.map.end() || now >= it->second.expires_at || it->second.provider != provider) {
     return false;
   }
@@ -152,9 +160,9 @@ StickyTable::PutResult StickyTable::Put(const PinKey& key, std::string_view prov
     return PutResult::kRejected;
   }
   KeyBuffer buf(key);
-  Shard& shard = shards_[ShardIndex(buf.view())];
+  Shard& shard = shards_[ShardOfHash(buf.hash(), shard_bits_)];
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.map.find(buf.view());
+  auto it = shard.map.find(buf.view(), buf.hash());
   if (it != shard.map.end()) {
     Entry& entry = it->second;
     PutResult result = PutResult::kCreated;  // an expired pin is replaced as if absent
