@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# nats_decide (reliability-and-performance.md §2.3, target P5): decide request/reply over a real
+# nats-server -js, bench_nats_load against (a) the bare cnats echo responder bench_nats_echo and
+# (b) the router, in the same run, at increasing concurrency W.
+#
+#   bench/nats_decide.sh [BUILD_DIR] [--quick]
+#
+# Runs, each W in $STEPS (16,64,256,1024), $DURATION s measured after $WARMUP s warm-up:
+#   echo (constant reply, subject bench.echo.decide), router push_assignment=false, router
+#   push_assignment=true with nats.assignments.reply_mode "after_publish" (gating), then the
+#   router restarted with "immediate" (reported). Pushing runs audit the CAF_ASSIGNMENTS stream
+#   (every returned assignment_id stored exactly once as Nats-Msg-Id). Prints markdown tables.
+# Environment: STEPS, DURATION (20), WARMUP (3), CONNECTIONS (4). --quick: W 16,64, 2 s runs;
+# --smoke: W 16, 1 s runs (make test).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=build
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --smoke) QUICK=2 ;;
+    *) BUILD_DIR=$arg ;;
+  esac
+done
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+STEPS=${STEPS:-16,64,256,1024}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-3}
+CONNECTIONS=${CONNECTIONS:-4}
+if [ "$QUICK" = 1 ]; then STEPS=16,64 DURATION=2 WARMUP=1; fi
+if [ "$QUICK" = 2 ]; then STEPS=16 DURATION=1 WARMUP=0.3; fi
+
+ROUTER_BIN="$BUILD_DIR/beamline-router"
+LOAD_BIN="$BUILD_DIR/bench_nats_load"
+ECHO_BIN="$BUILD_DIR/bench_nats_echo"
+for b in "$ROUTER_BIN" "$LOAD_BIN" "$ECHO_BIN"; do
+  [ -x "$b" ] || { echo "missing $b (build beamline-router bench_nats_load bench_nats_echo)" >&2; exit 2; }
+done
+OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/nats_decide.XXXXXX)}
+mkdir -p "$OUT_DIR"
+PIDS=()
+ROUTER_PID=""
+cleanup() {
+  for p in "${PIDS[@]}" $ROUTER_PID; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}" $ROUTER_PID; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+  for _ in $(seq 1 150); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2
+  return 1
+}
+cpu_seconds() {  # user+system CPU seconds of a pid
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo "?"
+}
+
+for t in 0 1 2 3 4 5 6 7; do
+  mkdir -p "$OUT_DIR/fixtures/bench-$t"
+  cp "$ROOT/bench/policies/three_providers.json" "$OUT_DIR/fixtures/bench-$t/"
+done
+NATS_PORT=$(free_port)
+nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$OUT_DIR/nats" >"$OUT_DIR/nats.log" 2>&1 &
+NATS_PID=$!
+PIDS+=("$NATS_PID")
+wait_port "$NATS_PORT"
+NATS_URL="nats://127.0.0.1:$NATS_PORT"
+"$ECHO_BIN" --url "$NATS_URL" --subject bench.echo.decide >"$OUT_DIR/echo.out" 2>&1 &
+ECHO_PID=$!
+PIDS+=("$ECHO_PID")
+
+start_router() {  # start_router REPLY_MODE
+  sed -e "s#@FIXTURES@#$OUT_DIR/fixtures#" -e "s#@NATS_URL@#$NATS_URL#" \
+    "$ROOT/bench/config/bench.toml" >"$OUT_DIR/bench-$1.toml"
+  printf '\n[nats.assignments]\nreply_mode = "%s"\n' "$1" >>"$OUT_DIR/bench-$1.toml"
+  HTTP_PORT=$(free_port)
+  "$ROUTER_BIN" --config "$OUT_DIR/bench-$1.toml" --data-dir "$OUT_DIR/data-$1" \
+    --grpc-listen 127.0.0.1:0 --http-listen "127.0.0.1:$HTTP_PORT" \
+    >"$OUT_DIR/router-$1.out" 2>"$OUT_DIR/router-$1.err" &
+  ROUTER_PID=$!
+  wait_port "$HTTP_PORT"
+  for _ in $(seq 1 150); do
+    curl -fs "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "router not ready (see $OUT_DIR/router-$1.err); continuing" >&2
+}
+stop_router() {
+  kill "$ROUTER_PID" 2>/dev/null || true
+  wait "$ROUTER_PID" 2>/dev/null || true
+  ROUTER_PID=""
+}
+load() {  # load LABEL SUBJECT [--push]
+  "$LOAD_BIN" --url "$NATS_URL" --mode load --concurrency "$STEPS" --duration "$DURATION" \
+    --warmup "$WARMUP" --connections "$CONNECTIONS" --subject "$2" --label "$1" "${@:3}"
+}
+
+echo "### nats_decide ($(date -u +%Y-%m-%dT%H:%MZ), $(case $QUICK in 1) echo quick ;; 2) echo smoke ;; *) echo full ;; esac) mode)"
+echo
+echo "\`bench_nats_load --mode load --concurrency $STEPS --duration $DURATION --warmup $WARMUP --connections $CONNECTIONS\`;"
+echo "nats-server $(nats-server --version 2>/dev/null | awk '{print $NF}') with JetStream (file store), all on this machine. Latency in ms."
+echo
+echo "| run | W | decisions/s | p50 | p99 | ok | errors | assignments audit |"
+echo "|---|---|---|---|---|---|---|---|"
+load "echo (bare cnats)" bench.echo.decide | tee "$OUT_DIR/echo.rows"
+start_router after_publish
+router_cpu0=$(cpu_seconds "$ROUTER_PID")
+nats_cpu0=$(cpu_seconds "$NATS_PID")
+load "router, push=false" beamline.router.v1.decide | tee "$OUT_DIR/nopush.rows"
+load "router, push=true, after_publish" beamline.router.v1.decide --push | tee "$OUT_DIR/after.rows"
+router_cpu1=$(cpu_seconds "$ROUTER_PID")
+nats_cpu1=$(cpu_seconds "$NATS_PID")
+stop_router
+start_router immediate
+load "router, push=true, immediate" beamline.router.v1.decide --push | tee "$OUT_DIR/immediate.rows"
+stop_router
+
+best() { awk -F'|' '{gsub(/ /, "", $4); if ($4 + 0 > b) b = $4 + 0} END {printf "%.0f", b}' "$1"; }
+echo_best=$(best "$OUT_DIR/echo.rows")
+ratio() { awk -v r="$1" -v e="$echo_best" 'BEGIN {printf "%.1f", (e > 0 ? 100 * r / e : 0)}'; }
+echo
+echo "| run | best decisions/s | ratio to echo | target |"
+echo "|---|---|---|---|"
+echo "| echo (bare cnats) | $echo_best | 100 % | |"
+for f in nopush after immediate; do
+  b=$(best "$OUT_DIR/$f.rows")
+  case $f in
+    nopush) echo "| router, push=false | $b | $(ratio "$b") % | |" ;;
+    after) echo "| router, push=true, after_publish | $b | $(ratio "$b") % | >= 20,000/s, audit clean |" ;;
+    immediate) echo "| router, push=true, immediate | $b | $(ratio "$b") % | reported |" ;;
+  esac
+done
+echo
+echo "CPU seconds during the push=false and after_publish runs: router $(awk -v a="$router_cpu0" -v b="$router_cpu1" 'BEGIN {printf "%.1f", b - a}'), nats-server $(awk -v a="$nats_cpu0" -v b="$nats_cpu1" 'BEGIN {printf "%.1f", b - a}') (the load tool runs on the same 2 cores). Logs: $OUT_DIR"
