@@ -7,7 +7,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 RUN_DIR ?= .run
 
-.PHONY: all deps build run test unit-test sanitize format format-check bench clean
+.PHONY: all deps build run test unit-test sanitize format format-check bench load clean
 
 all: build
 
@@ -35,9 +35,15 @@ sanitize: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ROUTER_SANITIZE=1 scripts/run-tests.sh $(ASAN_DIR)
 
-# Benchmarks (bench/*_bench.cc) at full length; figures go to docs/PERFORMANCE.md.
+# Benchmarks at full length (bench/*_bench.cc, grpc_decide, nats_decide): prints the
+# docs/PERFORMANCE.md tables; raw results in bench/results/<timestamp>/.
 bench: build
-	@for b in $(BUILD_DIR)/*_bench; do echo "== $$b"; $$b; done
+	@bench/run_all.sh $(BUILD_DIR)
+
+# The predecessor's load cases L1-L3 (reliability-and-performance.md §4) against a real
+# nats-server; LOAD_SECONDS (60) sets the sustained run.
+load: build
+	@bench/load.sh $(BUILD_DIR)
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

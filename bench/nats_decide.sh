@@ -9,7 +9,8 @@
 #   echo (constant reply, subject bench.echo.decide), router push_assignment=false, router
 #   push_assignment=true with nats.assignments.reply_mode "after_publish" (gating), then the
 #   router restarted with "immediate" (reported). Pushing runs audit the CAF_ASSIGNMENTS stream
-#   (every returned assignment_id stored exactly once as Nats-Msg-Id). Prints markdown tables.
+#   (every returned assignment_id stored exactly once as Nats-Msg-Id). Prints markdown tables;
+#   exits 1 when an audit fails.
 # Environment: STEPS, DURATION (20), WARMUP (3), CONNECTIONS (4). --quick: W 16,64, 2 s runs;
 # --smoke: W 16, 1 s runs (make test).
 set -euo pipefail
@@ -137,4 +138,8 @@ for f in nopush after immediate; do
   esac
 done
 echo
+audit_failed=0
+grep -q "FAIL" "$OUT_DIR/after.rows" "$OUT_DIR/immediate.rows" && audit_failed=1
 echo "CPU seconds during the push=false and after_publish runs: router $(awk -v a="$router_cpu0" -v b="$router_cpu1" 'BEGIN {printf "%.1f", b - a}'), nats-server $(awk -v a="$nats_cpu0" -v b="$nats_cpu1" 'BEGIN {printf "%.1f", b - a}') (the load tool runs on the same 2 cores). Logs: $OUT_DIR"
+# Exactly-once is deterministic: an audit failure fails the script (throughput never does).
+exit "$audit_failed"

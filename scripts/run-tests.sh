@@ -15,9 +15,20 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 600
 echo "== benchmarks, smoke mode (each binary once, so they cannot rot; real runs: make bench)"
 for bench in "$BUILD_DIR"/*_bench; do
   [ -x "$bench" ] || continue
-  "$bench" --benchmark_min_time=0.001 >/dev/null
+  smoke_out=$("$bench" --benchmark_min_time=0.001 2>&1)
+  if grep -q "ERROR OCCURRED" <<<"$smoke_out"; then
+    echo "$smoke_out"
+    echo "$(basename "$bench"): a benchmark reported an error" >&2
+    exit 1
+  fi
   echo "$(basename "$bench"): ok"
 done
+if [ -z "${ROUTER_SANITIZE:-}" ] && [ -x "$BUILD_DIR/bench_grpc_echo" ] && command -v h2load >/dev/null; then
+  # grpc_decide and nats_decide once with 1-second runs (bench/*.sh --smoke): the scripts and
+  # their tools keep working; the figures of a smoke run mean nothing.
+  bench/grpc_decide.sh "$BUILD_DIR" --smoke >/dev/null && echo "grpc_decide.sh --smoke: ok"
+  bench/nats_decide.sh "$BUILD_DIR" --smoke >/dev/null && echo "nats_decide.sh --smoke: ok"
+fi
 
 echo "== operations artefacts (promtool rules and tests, dashboard and alert metric references)"
 tests/ops/check_ops_artifacts.sh
