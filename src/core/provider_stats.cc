@@ -54,10 +54,10 @@ StatsRecord ProviderStats::ToRecord(const Record& r) {
 ProviderStatistics ProviderStats::Get(std::string_view tenant, std::string_view provider) const {
   ProviderStatistics out;
   Shard& shard = ShardOf(tenant, provider);
-  const MonoTime now = clock_.MonoNow();
   absl::ReaderMutexLock lock(&shard.mu);
   auto it = shard.records.find(PairView{tenant, provider});
-  if (it == shard.records.end()) return out;
+  if (it == shard.records.end()) return out;  // no record: no clock read (decide hot path)
+  const MonoTime now = clock_.MonoNow();
   const Record& r = it->second;
   if (Usable(r.latency_samples, r.latency_at, now)) out.latency_ms = r.latency;
   if (Usable(r.cost_samples, r.cost_at, now)) out.cost = r.cost;
