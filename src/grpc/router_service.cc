@@ -85,14 +85,37 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
     call.correlation_id = correlation;
     call.traceparent = traceparent;
     call.tracestate = tracestate;
+    call.message_payload = req.message().payload();
     service::DecideOutput out = decisions_.Decide(call);
     if (!out.status.ok()) {
       reactor->Finish(ToGrpcStatus(out.status, context));
       return reactor;
     }
+    // Idempotent replay (grpc-api §3.7): the stored RouteDecision bytes, byte-identical.
+    if (out.replay != nullptr) {
+      context->AddInitialMetadata("x-idempotent-replay", "true");
+      ::grpc::Slice slice(out.replay->response);
+      *response = ::grpc::ByteBuffer(&slice, 1);
+      reactor->Finish(::grpc::Status::OK);
+      return reactor;
+    }
     fv1::RouteDecision& decision =
         *google::protobuf::Arena::CreateMessage<fv1::RouteDecision>(&arena);
     FillRouteDecision(out, true, &decision);
+    if (out.idempotency != nullptr) {
+      // A fresh keyed decision: store exactly the bytes answered.
+      service::IdempotencyRecord record;
+      if (!decision.SerializeToString(&record.response)) {
+        reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
+        return reactor;
+      }
+      record.decision_id = out.decision_id;
+      ::grpc::Slice slice(record.response);
+      *response = ::grpc::ByteBuffer(&slice, 1);
+      out.idempotency->Complete(std::move(record));
+      reactor->Finish(::grpc::Status::OK);
+      return reactor;
+    }
     if (!EncodeResponse(decision, response)) {
       reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
       return reactor;

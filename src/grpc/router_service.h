@@ -3,7 +3,9 @@
 // callback methods through the generated service class (so reflection lists them and decode
 // failures get our INVALID_ARGUMENT `invalid request`); each handler decodes, calls the
 // transport-neutral service, and encodes. Decide runs inline on the gRPC callback thread: it
-// never blocks. Thread-safe; references must outlive the server.
+// never blocks, except that a duplicate of an idempotency key still being decided waits
+// (bounded) for the first call (grpc-api §3.7). Thread-safe; references must outlive the
+// server.
 
 #include "beamline/flow/v1/flow.grpc.pb.h"
 #include "service/backpressure.h"

@@ -317,6 +317,25 @@ uint64_t CorrelationStore::EvictedCapacity() const {
   return evicted_capacity_.load(std::memory_order_relaxed);
 }
 
+namespace {
+int MissIndex(std::string_view source) {
+  if (source == "results") return 0;
+  if (source == "acks") return 1;
+  if (source == "admin") return 2;
+  return -1;
+}
+}  // namespace
+
+void CorrelationStore::CountMiss(std::string_view source) const {
+  const int i = MissIndex(source);
+  if (i >= 0) misses_[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t CorrelationStore::Misses(std::string_view source) const {
+  const int i = MissIndex(source);
+  return i >= 0 ? misses_[i].load(std::memory_order_relaxed) : 0;
+}
+
 // ---------------------------------------------------------------- JSON (S10)
 
 namespace {

@@ -124,6 +124,10 @@ class CorrelationStore {
   size_t Size() const;  // live + not yet swept records (router_correlation_entries)
   uint64_t EvictedExpired() const;
   uint64_t EvictedCapacity() const;
+  // router_correlation_misses_total{source}: callers count an unknown assignment they looked
+  // up (source "results", "acks" or "admin"; anything else is ignored).
+  void CountMiss(std::string_view source) const;
+  uint64_t Misses(std::string_view source) const;
 
   const CorrelationStoreOptions& options() const { return options_; }
 
@@ -143,6 +147,7 @@ class CorrelationStore {
   std::atomic<size_t> size_{0};
   std::atomic<uint64_t> evicted_expired_{0};
   std::atomic<uint64_t> evicted_capacity_{0};
+  mutable std::atomic<uint64_t> misses_[3] = {0, 0, 0};  // results, acks, admin
 };
 
 }  // namespace router::service

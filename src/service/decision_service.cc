@@ -338,7 +338,45 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
     }
   }
 
-  // Step 8 (idempotency): issue #4.
+  // Step 8: idempotency (grpc-api §3.7, NATS §7.1); DryRun never consults it. `slot` abandons
+  // on every error return below: only successful decisions are stored.
+  std::shared_ptr<IdempotencySlot> slot;
+  if (!dry_run && idempotency_ != nullptr) {
+    std::string_view key = call.idempotency_key;
+    if (key.empty() && call.transport == Transport::kGrpc) {
+      if (auto k = ctx.Find("idempotency_key")) key = *k;
+    }
+    if (!key.empty()) {
+      const std::string fingerprint =
+          call.idempotency_fingerprint.empty()
+              ? GrpcDecideFingerprint(call.tenant_id, policy_id, ctx, call.message_type,
+                                      call.message_payload)
+              : std::string(call.idempotency_fingerprint);
+      IdempotencyAcquire acquired = idempotency_->Acquire(
+          IdempotencyKey{call.transport, std::string(call.tenant_id), std::string(key)},
+          fingerprint);
+      switch (acquired.kind) {
+        case IdempotencyAcquire::Kind::kReplay:
+          out.replay = std::move(acquired.record);
+          out.decision_id = out.replay->decision_id;
+          out.policy_version = static_cast<int64_t>(policy->version);
+          return out;
+        case IdempotencyAcquire::Kind::kMismatch:
+          out.status = MakeError(absl::StatusCode::kAlreadyExists,
+                                 "idempotency_key reused with a different request",
+                                 tag::kIdempotencyKeyReused);
+          return out;
+        case IdempotencyAcquire::Kind::kInProgress:
+          out.status = MakeError(absl::StatusCode::kUnavailable,
+                                 "idempotency_key in use by a request still in progress; retry",
+                                 tag::kOverloaded);
+          return out;
+        case IdempotencyAcquire::Kind::kFresh:
+          slot = std::make_shared<IdempotencySlot>(std::move(acquired.slot));
+          break;
+      }
+    }
+  }
 
   // Deadline: after step 8, before selection.
   if (auto deadline = ctx.Find("deadline")) {
@@ -453,6 +491,7 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
     }
     out.metadata.emplace_back("fallback_rule", std::to_string(result.fallback_rule));
   }
+  out.idempotency = std::move(slot);
   return out;
 }
 

@@ -9,7 +9,10 @@
 // SetBackpressure(); steps 5 and 7 (tenant and policy token buckets, POL §7) the RateLimiter set
 // with SetRateLimiter(); without them the steps are skipped. DryRun peeks the buckets (never
 // charged, reported as a `dry_run:` explanation step) and skips backpressure.
-// Issue #4: idempotency replay (step 8) — the key is format-checked.
+// Step 8 (idempotency, grpc-api §3.7 / NATS §7.1) runs when an IdempotencyStore is set and the
+// call carries a key: a replay returns OK with `replay` set (nothing decided), a fresh keyed
+// decision returns `idempotency` for the transport to Complete with the bytes it answers; a
+// concurrent duplicate blocks (bounded) behind the first. DryRun never consults it.
 // Thread-safe: all state it touches is immutable (snapshots) or internally synchronized.
 
 #include <cstdint>
@@ -28,6 +31,7 @@
 #include "core/snapshot.h"
 #include "service/backpressure.h"
 #include "service/decide_telemetry.h"
+#include "service/idempotency_store.h"
 #include "service/request_context.h"
 
 namespace router::service {
@@ -65,6 +69,13 @@ struct DecideCall {
   // DryRun only: evaluate this unsaved, already compiled document (version 0) instead of the
   // stored policy.
   const policy::CompiledPolicy* inline_policy = nullptr;
+  // Step 8 (idempotency). gRPC: the key is context `idempotency_key` (read by the service) and
+  // the fingerprint is GrpcDecideFingerprint over `message_payload`. NATS: the transport sets
+  // `idempotency_key` (payload, else header) and `idempotency_fingerprint`
+  // (NatsDecideFingerprint). Empty key = no idempotency. Never consulted by DryRun.
+  std::string_view idempotency_key;
+  std::string_view idempotency_fingerprint;
+  std::string_view message_payload;  // gRPC Message.payload
 };
 
 struct DecideOutput {
@@ -81,6 +92,11 @@ struct DecideOutput {
   bool has_explanation = false;
   std::vector<std::string> steps;
   std::vector<std::pair<std::string, std::string>> excluded;  // (provider, reason)
+  // Step 8. `replay` set (status OK): answer replay->response verbatim, nothing else is filled.
+  std::shared_ptr<const IdempotencyRecord> replay;
+  // A fresh keyed success: Complete it with the record to replay (the answered bytes); left
+  // alone it abandons when the last copy is destroyed (errors are never stored).
+  std::shared_ptr<IdempotencySlot> idempotency;
 };
 
 class DecisionService {
@@ -91,6 +107,9 @@ class DecisionService {
                   Observability observability = {});
 
   DecideOutput Decide(const DecideCall& call) const;
+
+  // Enables step 8; call before serving. Null = off. Not owned; must outlive the service.
+  void SetIdempotencyStore(IdempotencyStore* store) { idempotency_ = store; }
 
   // Counts a Decide the transport rejected before it could build a DecideCall (undecodable
   // body): one terminal outcome with the status's tag (OBS O3).
@@ -138,6 +157,7 @@ class DecisionService {
   obs::CounterFamily* rate_allowed_ = nullptr;   // router_rate_limit_allowed_total
   obs::CounterFamily* rate_exceeded_ = nullptr;  // router_rate_limit_exceeded_total
   BackpressureMonitor* backpressure_ = nullptr;
+  IdempotencyStore* idempotency_ = nullptr;
 };
 
 }  // namespace router::service

@@ -226,6 +226,12 @@ IdempotencyAcquire IdempotencyStore::Acquire(const IdempotencyKey& key,
     }
   }
   Account(0, tally.expired, tally.capacity);
+  const size_t t = key.transport == Transport::kGrpc ? 0 : 1;
+  if (out.kind == IdempotencyAcquire::Kind::kReplay)
+    hits_[t].fetch_add(1, std::memory_order_relaxed);
+  if (out.kind == IdempotencyAcquire::Kind::kMismatch) {
+    conflicts_[t].fetch_add(1, std::memory_order_relaxed);
+  }
   return out;
 }
 
@@ -321,6 +327,13 @@ uint64_t IdempotencyStore::EvictedExpired() const {
 }
 uint64_t IdempotencyStore::EvictedCapacity() const {
   return evicted_capacity_.load(std::memory_order_relaxed);
+}
+
+uint64_t IdempotencyStore::Hits(Transport transport) const {
+  return hits_[transport == Transport::kGrpc ? 0 : 1].load(std::memory_order_relaxed);
+}
+uint64_t IdempotencyStore::Conflicts(Transport transport) const {
+  return conflicts_[transport == Transport::kGrpc ? 0 : 1].load(std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------- fingerprints

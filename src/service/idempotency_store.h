@@ -143,6 +143,10 @@ class IdempotencyStore {
   // Evictions so far, by reason.
   uint64_t EvictedExpired() const;
   uint64_t EvictedCapacity() const;
+  // Acquire outcomes so far per transport (router_idempotency_hits_total /
+  // router_idempotency_conflicts_total{transport}).
+  uint64_t Hits(Transport transport) const;
+  uint64_t Conflicts(Transport transport) const;
 
   const IdempotencyStoreOptions& options() const { return options_; }
 
@@ -162,6 +166,8 @@ class IdempotencyStore {
   std::atomic<size_t> size_{0};
   std::atomic<uint64_t> evicted_expired_{0};
   std::atomic<uint64_t> evicted_capacity_{0};
+  std::atomic<uint64_t> hits_[2] = {0, 0};       // by Transport
+  std::atomic<uint64_t> conflicts_[2] = {0, 0};  // by Transport
 };
 
 // ---- fingerprints (nats-contracts §7.1): SHA-256 (64 lowercase hex) of the canonical JSON

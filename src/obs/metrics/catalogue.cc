@@ -95,12 +95,12 @@ std::vector<MetricDef> Build() {
       Counter("router_rate_limit_evictions_total", "Rate limit buckets evicted (LRU at the cap).",
               {}, kNow),
       Counter("router_idempotency_hits_total", "Stored decisions replayed for an idempotency key.",
-              {transport}, kLater),
+              {transport}, kNow),
       Counter("router_idempotency_conflicts_total", "Idempotency keys reused with another request.",
-              {transport}, kLater),
-      Gauge("router_idempotency_entries", "Idempotency keys held.", {}, kLater),
+              {transport}, kNow),
+      Gauge("router_idempotency_entries", "Idempotency keys held.", {}, kNow),
       Counter("router_idempotency_evictions_total", "Idempotency keys removed.",
-              {Enum("reason", v::kEvictionReason)}, kLater),
+              {Enum("reason", v::kEvictionReason)}, kNow),
 
       // ---------------------------------------------------------------- breakers and stats (BRK)
       Counter("router_provider_outcomes_total", "Provider outcomes applied.",
@@ -256,11 +256,11 @@ std::vector<MetricDef> Build() {
       Counter("router_usage_emitted_total", "Usage events stored.", {}, kLater),
       Counter("router_usage_emit_failed_total", "Usage events that failed (result NAKed).",
               {Enum("reason", v::kPublishFailureReason)}, kLater),
-      Gauge("router_correlation_entries", "Correlation records held.", {}, kLater),
+      Gauge("router_correlation_entries", "Correlation records held.", {}, kNow),
       Counter("router_correlation_evictions_total", "Correlation records removed.",
-              {Enum("reason", v::kEvictionReason)}, kLater),
+              {Enum("reason", v::kEvictionReason)}, kNow),
       Counter("router_correlation_misses_total", "Unknown assignments looked up.",
-              {Enum("source", v::kCorrelationSource)}, kLater),
+              {Enum("source", v::kCorrelationSource)}, kNow),
 
       // ---------------------------------------------------------------- backpressure (BP)
       Gauge("router_backpressure_status", "0 inactive, 1 warning, 2 active.", {}, kNow),
