@@ -14,6 +14,7 @@
 
 #include "app/log.h"
 #include "app/observability_setup.h"
+#include "app/store_metrics.h"
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/config_loader.h"
@@ -118,6 +119,17 @@ absl::Status Application::Start() {
                {{"decide_delay_ms", std::to_string(config_.testing.decide_delay_ms)}});
     }
   }
+  {
+    service::IdempotencyStoreOptions iopts;
+    iopts.ttl_s = config_.idempotency.ttl_s;
+    iopts.max_entries = static_cast<size_t>(config_.idempotency.max_entries);
+    idempotency_ = std::make_unique<service::IdempotencyStore>(iopts, clock_);
+    service::CorrelationStoreOptions copts;
+    copts.ttl_s = config_.correlation.ttl_s;
+    copts.max_entries = static_cast<size_t>(config_.correlation.max_entries);
+    correlation_ = std::make_unique<service::CorrelationStore>(copts, clock_);
+    decisions_->SetIdempotencyStore(idempotency_.get());
+  }
   outcomes_ = std::make_unique<service::OutcomeService>(config_.tenants.allowlist);
   breaker_metrics_ = std::make_unique<service::BreakerMetrics>(metrics_.get());
   breakers_.SetListener(breaker_metrics_.get());
@@ -126,6 +138,17 @@ absl::Status Application::Start() {
   admin_opts.max_policies_per_tenant = config_.policy_store.max_policies_per_tenant;
   admin_ = std::make_unique<service::AdminService>(admin_opts, *store_, *registry_);
   admin_->SetBreakers(&breakers_, &statistics_);
+  if (config_.nats.Enabled()) {
+    admin_->SetAssignments(
+        correlation_.get(),
+        [this](std::string_view tenant, std::string_view assignment_id,
+               std::string_view request_id) -> std::optional<service::AssignmentRecord> {
+          nats_adapter::AssignmentLookup* lookup =
+              assignment_lookup_ptr_.load(std::memory_order_acquire);
+          if (lookup == nullptr) return std::nullopt;
+          return lookup->Ask(tenant, assignment_id, request_id);
+        });
+  }
   auth_ = std::make_unique<config::AdminAuthenticator>(config_.admin.keys);
 
   // 4. gRPC.
@@ -141,14 +164,27 @@ absl::Status Application::Start() {
     // OutcomeService, correlation records.
     nats_->SetMetrics(metrics_.get());
     nats_->SetOutcomeService(outcomes_.get());
+    nats_->SetCorrelationStore(correlation_.get());
+    if (config_.nats.assignment_lookup.enabled) {
+      assignment_lookup_ =
+          std::make_unique<nats_adapter::AssignmentLookup>(nats_->connection(), *correlation_);
+      nats_->SetAssignmentLookup(assignment_lookup_.get());
+      assignment_lookup_ptr_.store(assignment_lookup_.get(), std::memory_order_release);
+    }
+    nats_->SetIdempotencyStore(idempotency_.get());  // NATS decide idempotency (§7.1)
     nats_->SetBackpressure(backpressure_.get(), reply_delayer_.get(), config_.node_id);
     if (auto s = nats_->Start(); !s.ok()) return s;
   }
   WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
+  WireStoreMetrics(*metrics_, *idempotency_, *correlation_);
   MaintenanceOptions mopts;
   mopts.poll_interval_ms = config_.policy_store.poll_interval_ms;
   mopts.audit_retention_days = config_.admin.audit_retention_days;
   maintenance_ = std::make_unique<MaintenanceLoop>(mopts, clock_, *store_, *registry_, *sticky_);
+  maintenance_->AddSweep([this] {
+    idempotency_->Sweep();
+    correlation_->Sweep();
+  });
   maintenance_->Start();
   breaker_sweeper_ = std::make_unique<BreakerSweeper>(
       breakers_, statistics_, [m = breaker_metrics_.get()](const core::PairKey& k) {

@@ -35,7 +35,9 @@
 #include "service/admin_service.h"
 #include "service/backpressure.h"
 #include "service/breaker_metrics.h"
+#include "service/correlation_store.h"
 #include "service/decision_service.h"
+#include "service/idempotency_store.h"
 #include "service/outcome_service.h"
 #include "service/policy_registry.h"
 #include "service/readiness.h"
@@ -90,6 +92,14 @@ class Application {
   std::unique_ptr<BreakerSweeper> breaker_sweeper_;
   std::unique_ptr<core::StickyTable> sticky_;
   std::unique_ptr<core::Decider> decider_;
+  // Decide idempotency (NATS §7.1, grpc §3.7) and assignment correlation (NATS §7.2); declared
+  // before the services that use them so they are destroyed after.
+  std::unique_ptr<service::IdempotencyStore> idempotency_;
+  std::unique_ptr<service::CorrelationStore> correlation_;
+  // S10 responder/asker (NATS §3.9), created with the NATS transport; read by GetAssignment
+  // through the atomic (admin calls may run before NATS starts).
+  std::unique_ptr<nats_adapter::AssignmentLookup> assignment_lookup_;
+  std::atomic<nats_adapter::AssignmentLookup*> assignment_lookup_ptr_{nullptr};
   // Token buckets (POL §7), backpressure status (NATS §9) and the [testing] decide_delay_ms
   // hook; declared before the service and transports that use them so they are destroyed after.
   std::unique_ptr<core::RateLimiter> rate_limiter_;

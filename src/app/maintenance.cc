@@ -69,6 +69,7 @@ void MaintenanceLoop::Tick(int64_t now_ms) {
   if (now_ms >= next_sweep_ms_) {
     next_sweep_ms_ = now_ms + options_.sticky_sweep_interval_ms;
     sticky_.Sweep(clock_.MonoNow());
+    for (const auto& sweep : extra_sweeps_) sweep();
   }
   if (options_.audit_retention_days > 0 && now_ms >= next_purge_ms_) {
     next_purge_ms_ = now_ms + kDayMs;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
@@ -30,6 +31,11 @@ class MaintenanceLoop {
   MaintenanceLoop(MaintenanceOptions options, const Clock& clock, store::PolicyStore& store,
                   service::PolicyRegistry& registry, core::StickyTable& sticky);
   ~MaintenanceLoop();
+
+  // Extra housekeeping run at each sweep tick (every sticky_sweep_interval_ms), e.g. the
+  // idempotency and correlation stores' Sweep() (nats-contracts §7.2: every 60 s). Call before
+  // Start().
+  void AddSweep(std::function<void()> sweep) { extra_sweeps_.push_back(std::move(sweep)); }
 
   void Start();
   void Stop();
@@ -53,6 +59,7 @@ class MaintenanceLoop {
   int64_t next_poll_ms_ = 0;
   int64_t next_sweep_ms_ = 0;
   int64_t next_purge_ms_ = 0;
+  std::vector<std::function<void()>> extra_sweeps_;
 };
 
 }  // namespace router::app

@@ -427,7 +427,6 @@ AdminGrpcService::Reactor* AdminGrpcService::ResetCircuitBreaker(Ctx* ctx, const
 }
 
 AdminGrpcService::Reactor* AdminGrpcService::GetAssignment(Ctx* ctx, const Buf* req, Buf* resp) {
-  (void)resp;
   return Handle(ctx, "GetAssignment", [&]() -> absl::Status {
     auto caller = Authenticate(*ctx);
     if (!caller.ok()) return caller.status();
@@ -442,11 +441,38 @@ AdminGrpcService::Reactor* AdminGrpcService::GetAssignment(Ctx* ctx, const Buf* 
         !s.ok()) {
       return s;
     }
-    // Assignments exist only with NATS (issue #4); this build has no NATS transport.
-    return MakeError(absl::StatusCode::kFailedPrecondition,
-                     "assignment tracking disabled: NATS is not configured",
-                     tag::kAssignmentsDisabled);
+    // grpc-api.md §9: local record, else S10; FAILED_PRECONDITION without NATS.
+    auto record = admin_.GetAssignment(*tenant, r.assignment_id(), r.request_id());
+    if (!record.ok()) return record.status();
+    fv1::GetAssignmentResponse out;
+    ToAssignment(*record, out.mutable_assignment());
+    EncodeResponse(out, resp);
+    return absl::OkStatus();
   });
+}
+
+void ToAssignment(const service::AssignmentRecord& r, fv1::Assignment* a) {
+  a->set_assignment_id(r.assignment_id);
+  a->set_request_id(r.request_id);
+  a->set_trace_id(r.trace_id);
+  a->set_tenant_id(r.tenant_id);
+  a->set_policy_id(r.policy_id);
+  a->set_provider_id(r.provider_id);
+  a->set_decision_id(r.decision_id);
+  a->set_state(std::string(service::AssignmentStateName(r.state)));
+  a->set_ack_status(r.ack_status);
+  a->set_ack_message(r.ack_message);
+  a->set_result_status(r.result_status);
+  a->set_latency_ms(r.latency_ms);
+  a->set_cost(r.cost);
+  a->set_error_code(r.error_code);
+  a->set_subject(r.subject);
+  a->set_created_at_ms(r.created_at_ms);
+  a->set_published_at_ms(r.published_at_ms);
+  a->set_acked_at_ms(r.acked_at_ms);
+  a->set_completed_at_ms(r.completed_at_ms);
+  a->set_publish_fate(r.publish_fate);
+  a->set_stream_seq(r.stream_seq);
 }
 
 }  // namespace router::grpc_adapter

@@ -77,4 +77,7 @@ class AdminGrpcService final : public RawAdminBase {
   obs::RouterMetrics* const metrics_;
 };
 
+// Fills a proto Assignment from a correlation record (GetAssignment).
+void ToAssignment(const service::AssignmentRecord& record, fv1::Assignment* assignment);
+
 }  // namespace router::grpc_adapter

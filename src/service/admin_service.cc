@@ -220,4 +220,30 @@ absl::StatusOr<BreakerStateOutput> AdminService::ResetBreaker(const AdminCaller&
   return ToBreakerOutput(std::move(entry));
 }
 
+absl::StatusOr<AssignmentRecord> AdminService::GetAssignment(std::string_view tenant_id,
+                                                             std::string_view assignment_id,
+                                                             std::string_view request_id) const {
+  if (assignments_ == nullptr) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     "assignment tracking disabled: NATS is not configured",
+                     tag::kAssignmentsDisabled);
+  }
+  std::optional<AssignmentRecord> found;
+  if (!assignment_id.empty()) {
+    found = assignments_->Get(tenant_id, assignment_id);
+  } else {
+    found = assignments_->FindByRequest(tenant_id, request_id);
+  }
+  if (!found.has_value() && remote_assignments_) {
+    found = remote_assignments_(tenant_id, assignment_id, assignment_id.empty() ? request_id : "");
+    // A remote answer is trusted only for the caller's tenant.
+    if (found.has_value() && found->tenant_id != tenant_id) found.reset();
+  }
+  if (!found.has_value()) {
+    assignments_->CountMiss("admin");
+    return MakeError(absl::StatusCode::kNotFound, "assignment not found", tag::kNotFound);
+  }
+  return *std::move(found);
+}
+
 }  // namespace router::service

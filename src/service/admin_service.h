@@ -6,6 +6,8 @@
 // Thread-safe: writes are serialized by PolicyRegistry; reads go to the store.
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "core/breaker_registry.h"
 #include "core/provider_stats.h"
 #include "policy/policy_compiler.h"
+#include "service/correlation_store.h"
 #include "service/policy_registry.h"
 #include "store/policy_store.h"
 
@@ -91,12 +94,30 @@ class AdminService {
                             std::string_view provider_id, std::string_view target_state,
                             const absl::Status& status);
 
+  // GetAssignment (grpc-api.md §9, NATS §7.2). SetAssignments is called by the Application
+  // when NATS is configured (the store must outlive this service); without it GetAssignment
+  // answers FAILED_PRECONDITION `assignment tracking disabled: NATS is not configured`.
+  // `remote` (optional) asks the other replicas (S10, 250 ms) after a local miss.
+  using RemoteAssignmentLookup = std::function<std::optional<AssignmentRecord>(
+      std::string_view tenant_id, std::string_view assignment_id, std::string_view request_id)>;
+  void SetAssignments(const CorrelationStore* store, RemoteAssignmentLookup remote = nullptr) {
+    assignments_ = store;
+    remote_assignments_ = std::move(remote);
+  }
+  // assignment_id wins over request_id (newest record). Miss, expiry, other tenant: NOT_FOUND
+  // `assignment not found`.
+  absl::StatusOr<AssignmentRecord> GetAssignment(std::string_view tenant_id,
+                                                 std::string_view assignment_id,
+                                                 std::string_view request_id) const;
+
   // Audits an attempt rejected by the transport after authentication (decode, tenant, RBAC).
   void AuditRejected(const AdminCaller& caller, std::string_view tenant_id, std::string_view action,
                      std::string_view policy_id, const absl::Status& status);
 
  private:
   PolicyOutput ToOutput(const store::StoredPolicy& stored) const;
+  const CorrelationStore* assignments_ = nullptr;
+  RemoteAssignmentLookup remote_assignments_;
   BreakerStateOutput ToBreakerOutput(core::BreakerEntry entry) const;
   void AuditBreaker(const AdminCaller& caller, std::string_view tenant_id,
                     std::string_view provider_id, std::string_view action,

@@ -27,6 +27,8 @@ import time
 import unittest
 import uuid
 
+import grpc
+
 from gen_stubs import load_protos
 from nats_raw_client import NatsError, NatsRawClient
 from router_fixture import ADMIN_SERVICE, RouterProcess
@@ -235,6 +237,40 @@ class IndependentNatsClientTest(unittest.TestCase):
         self.assertEqual(violation["error"]["code"], "invalid_request")
         self.assertEqual(violation["error"].get("intake_error_code"), "IDEMPOTENCY_VIOLATION")
         self.assertNotIn("assignment", violation)
+
+    # grpc-api §9 / §13.30: GetAssignment reads the correlation record (tenant-scoped); another
+    # tenant's assignment and an unknown id are NOT_FOUND `assignment not found`.
+    def test_get_assignment_tenant_scoped(self):
+        body = self.request_body()
+        resp = self.decide(body)
+        self.assertPushingDecideOk(resp)
+        assignment_id = resp["assignment"]["assignment_id"]
+        md = [("x-api-key", ADMIN_KEY)]
+        path = f"/{ADMIN_SERVICE}/GetAssignment"
+        got, _ = self.router.unary(path, F.GetAssignmentRequest(
+            tenant_id="acme", assignment_id=assignment_id), F.GetAssignmentResponse, md)
+        a = got.assignment
+        self.assertEqual(a.assignment_id, assignment_id)
+        self.assertEqual(a.request_id, body["request_id"])
+        self.assertEqual(a.tenant_id, "acme")
+        self.assertEqual(a.policy_id, "default")
+        self.assertEqual(a.provider_id, resp["decision"]["provider_id"])
+        self.assertEqual(a.decision_id, resp["decision"]["decision_id"])
+        self.assertEqual(a.subject, ASSIGN_SUBJECT)
+        self.assertIn(a.state, ("published", "acked", "completed"))
+        self.assertEqual(a.publish_fate, "published")
+        self.assertGreater(a.stream_seq, 0)
+        self.assertGreater(a.created_at_ms, 0)
+        by_request, _ = self.router.unary(path, F.GetAssignmentRequest(
+            tenant_id="acme", request_id=body["request_id"]), F.GetAssignmentResponse, md)
+        self.assertEqual(by_request.assignment.assignment_id, assignment_id)
+        for req in (F.GetAssignmentRequest(tenant_id="beta", assignment_id=assignment_id),
+                    F.GetAssignmentRequest(tenant_id="acme",
+                                           assignment_id=str(uuid.uuid4()))):
+            with self.assertRaises(grpc.RpcError) as ctx:
+                self.router.unary(path, req, F.GetAssignmentResponse, md)
+            self.assertEqual(ctx.exception.code(), grpc.StatusCode.NOT_FOUND)
+            self.assertEqual(ctx.exception.details(), "assignment not found")
 
 
 if __name__ == "__main__":
