@@ -18,6 +18,7 @@ Run with Debian's interpreter:
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -271,6 +272,80 @@ class IndependentNatsClientTest(unittest.TestCase):
                 self.router.unary(path, req, F.GetAssignmentResponse, md)
             self.assertEqual(ctx.exception.code(), grpc.StatusCode.NOT_FOUND)
             self.assertEqual(ctx.exception.details(), "assignment not found")
+
+
+@unittest.skipIf(shutil.which("nats-server") is None, "nats-server not installed")
+class AssignmentLookupAcrossReplicasTest(unittest.TestCase):
+    """§12.28 (lookup part) / §3.9 S10: GetAssignment on any replica finds any record; only the
+    owning replica answers the S10 lookup."""
+
+    def setUp(self):
+        self.nats = NatsServer().start()
+        self.routers = []
+        self.client = None
+        try:
+            config = f'node_id = "{{}}"\n[nats]\nurl = "{self.nats.url}"\n'
+            for name in ("router-a", "router-b"):
+                r = RouterProcess(config.format(name),
+                                  {"BEAMLINE_ROUTER_ADMIN_API_KEY": ADMIN_KEY}).start()
+                self.routers.append(r)
+                policy = F.AdminPolicy(policy_id="default", policy_json=json.dumps(P7030))
+                r.unary(f"/{ADMIN_SERVICE}/UpsertPolicy",
+                        F.UpsertPolicyRequest(tenant_id="acme", policy=policy),
+                        F.UpsertPolicyResponse, [("x-api-key", ADMIN_KEY)])
+            self.client = NatsRawClient("127.0.0.1", self.nats.port)
+        except BaseException:
+            self.tearDown()
+            raise
+
+    def tearDown(self):
+        if self.client is not None:
+            self.client.close()
+        for r in self.routers:
+            r.stop()
+        self.nats.stop()
+
+    def test_s28_get_assignment_on_every_replica(self):
+        md = [("x-api-key", ADMIN_KEY)]
+        path = f"/{ADMIN_SERVICE}/GetAssignment"
+        for i in range(6):
+            body = {"version": "1", "request_id": f"s10-{i}-" + uuid.uuid4().hex[:8],
+                    "tenant_id": "acme", "task": {"type": "t", "payload": {"prompt": "x" * 16}},
+                    "push_assignment": True}
+            resp = json.loads(self.client.request(DECIDE_SUBJECT, json.dumps(body),
+                                                  timeout=8.0).data)
+            if not resp.get("ok"):
+                self.skipTest(f"pushing decides not available in this build: {resp}")
+            assignment_id = resp["assignment"]["assignment_id"]
+            for r in self.routers:
+                got, _ = r.unary(path, F.GetAssignmentRequest(
+                    tenant_id="acme", assignment_id=assignment_id), F.GetAssignmentResponse, md)
+                self.assertEqual(got.assignment.assignment_id, assignment_id)
+                self.assertEqual(got.assignment.request_id, body["request_id"])
+                by_request, _ = r.unary(path, F.GetAssignmentRequest(
+                    tenant_id="acme", request_id=body["request_id"]),
+                    F.GetAssignmentResponse, md)
+                self.assertEqual(by_request.assignment.assignment_id, assignment_id)
+                with self.assertRaises(grpc.RpcError) as ctx:
+                    r.unary(path, F.GetAssignmentRequest(tenant_id="beta",
+                                                         assignment_id=assignment_id),
+                            F.GetAssignmentResponse, md)
+                self.assertEqual(ctx.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+        # The raw S10 request: exactly one replica answers (the owner), within the deadline.
+        inbox = "_INBOX.s10test"
+        sid, q = self.client.subscribe(inbox)
+        self.client.flush()
+        self.client.publish("beamline.router.v1.internal.assignment.get",
+                            json.dumps({"tenant_id": "acme", "assignment_id": assignment_id}),
+                            reply=inbox)
+        first = q.get(timeout=5.0)
+        record = json.loads(first.data)
+        self.assertEqual(record["assignment_id"], assignment_id)
+        self.assertEqual(record["tenant_id"], "acme")
+        self.assertIn(record["state"], ("published", "acked", "completed"))
+        self.assertRaises(queue.Empty, q.get, timeout=0.3)  # no second answer
+        self.client.unsubscribe(sid)
 
 
 if __name__ == "__main__":
