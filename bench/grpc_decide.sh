@@ -14,7 +14,8 @@
 # router counts them), for invalid_request by at most the streams a timed run cuts off at its
 # end, and for no other outcome; h2load saw no failed or errored request. Else the run is void
 # and the script exits 1.
-# Environment: DURATION (20), RATE_DURATION (60), REPS (2), RPS_PER_CLIENT (500); --quick sets
+# Environment: DURATION (20), RATE_DURATION (60), REPS (2), RPS_PER_CLIENT (500), ROUTER_BIN
+# (default BUILD_DIR/beamline-router; e.g. a wrapper that sets LD_PRELOAD); --quick sets
 # 2 s runs and one pair; --smoke 1 s runs (make test). --nats also starts nats-server and connects the router to it.
 # Prints markdown tables (docs/PERFORMANCE.md) on stdout; logs under $OUT_DIR (a temp dir).
 set -euo pipefail
@@ -43,7 +44,7 @@ elif [ "$QUICK" = 2 ]; then
   DURATION=1 RATE_DURATION=1 REPS=1 WARMUP=200ms RATE_WARMUP=200ms
 fi
 
-ROUTER_BIN="$BUILD_DIR/beamline-router"
+ROUTER_BIN=${ROUTER_BIN:-"$BUILD_DIR/beamline-router"}
 ECHO_BIN="$BUILD_DIR/bench_grpc_echo"
 for b in "$ROUTER_BIN" "$ECHO_BIN"; do
   [ -x "$b" ] || { echo "missing $b (build the targets beamline-router bench_grpc_echo)" >&2; exit 2; }
