@@ -305,10 +305,19 @@ class AssignmentLookupAcrossReplicasTest(unittest.TestCase):
             r.stop()
         self.nats.stop()
 
+    @staticmethod
+    def correlation_entries(router):
+        code, text = router.http_get("/metrics")
+        m = re.search(r"(?m)^router_correlation_entries (\S+)", text) if code == 200 else None
+        return int(float(m.group(1))) if m else 0
+
     def test_s28_get_assignment_on_every_replica(self):
         md = [("x-api-key", ADMIN_KEY)]
         path = f"/{ADMIN_SERVICE}/GetAssignment"
-        for i in range(6):
+        decided = []  # (request body, assignment_id)
+        # Decide until each replica owns at least one record (the queue group spreads them;
+        # router_correlation_entries tells who holds how many), at most 40 decides.
+        for i in range(40):
             body = {"version": "1", "request_id": f"s10-{i}-" + uuid.uuid4().hex[:8],
                     "tenant_id": "acme", "task": {"type": "t", "payload": {"prompt": "x" * 16}},
                     "push_assignment": True}
@@ -316,7 +325,13 @@ class AssignmentLookupAcrossReplicasTest(unittest.TestCase):
                                                   timeout=8.0).data)
             if not resp.get("ok"):
                 self.skipTest(f"pushing decides not available in this build: {resp}")
-            assignment_id = resp["assignment"]["assignment_id"]
+            decided.append((body, resp["assignment"]["assignment_id"]))
+            if i >= 3 and all(self.correlation_entries(r) > 0 for r in self.routers):
+                break
+        self.assertTrue(all(self.correlation_entries(r) > 0 for r in self.routers),
+                        "every decide landed on one replica")
+        self.assertEqual(sum(self.correlation_entries(r) for r in self.routers), len(decided))
+        for body, assignment_id in decided:
             for r in self.routers:
                 got, _ = r.unary(path, F.GetAssignmentRequest(
                     tenant_id="acme", assignment_id=assignment_id), F.GetAssignmentResponse, md)
