@@ -231,8 +231,10 @@ void DurableConsumer::FetchLoop() {
           kIdleWait);
       if (stop_fetch_) break;
       if (pending_sub_ != nullptr) {
+        absl::MutexLock sub_lock(&sub_mu_);
         if (sub != nullptr) natsSubscription_Destroy(sub);
         sub = pending_sub_;
+        active_sub_ = sub;
         pending_sub_ = nullptr;
       }
       if (broken_ || sub == nullptr || inflight_ >= batch) continue;
@@ -256,6 +258,8 @@ void DurableConsumer::FetchLoop() {
         list.Msgs[i] = nullptr;
         ++inflight_;
       }
+    } else if (stopping_.load()) {
+      // Stop() unsubscribed to end the fetch: nothing is broken.
     } else if (s != NATS_TIMEOUT) {
       const std::string problem = "fetch " + c.durable + ": " + JsErrorText(s, err);
       if (connection_.IsConnected() &&
@@ -277,7 +281,9 @@ void DurableConsumer::FetchLoop() {
     }
     natsMsgList_Destroy(&list);
   }
+  absl::MutexLock sub_lock(&sub_mu_);
   if (sub != nullptr) natsSubscription_Destroy(sub);
+  active_sub_ = nullptr;
 }
 
 void DurableConsumer::WorkerLoop() {
@@ -626,6 +632,11 @@ void DurableConsumer::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stop_fetch_ = true;
+  }
+  {
+    // Ends a Fetch blocked for up to fetch_expires_ms (§8: stop fetching at once).
+    absl::MutexLock sub_lock(&sub_mu_);
+    if (active_sub_ != nullptr) (void)natsSubscription_Unsubscribe(active_sub_);
   }
   if (fetcher_.joinable()) fetcher_.join();
   {

@@ -171,6 +171,10 @@ class DurableConsumer {
   bool stop_workers_ ABSL_GUARDED_BY(mu_) = false;
   natsSubscription* pending_sub_ ABSL_GUARDED_BY(mu_) = nullptr;  // handed to the fetch thread
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  // The fetch thread's subscription, for Stop() to unsubscribe (which ends a blocked Fetch;
+  // the durable is bound, not created by the subscription, so it is never deleted).
+  absl::Mutex sub_mu_;
+  natsSubscription* active_sub_ ABSL_GUARDED_BY(sub_mu_) = nullptr;
   std::string problem_ ABSL_GUARDED_BY(mu_) = "not bound";
   bool bound_once_ = false;  // control thread
   std::thread fetcher_;
