@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "absl/hash/hash.h"
 #include "base/errors.h"
@@ -55,6 +57,63 @@ size_t ShardOfHash(uint64_t h, int shard_bits) {
   return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> (64 - shard_bits));
 }
 
+// A composite key as stored in a shard's map: up to kInlineBytes inline in the map slot (the
+// usual tenant/policy/session sizes), longer keys on the heap. Inline keys spare a lookup the
+// cache miss of a heap-allocated std::string key (issue #6 profile: a sticky hit is memory-bound).
+class StoredKey {
+ public:
+  explicit StoredKey(absl::string_view v) : size_(static_cast<uint32_t>(v.size())) {
+    char* out = inline_;
+    if (size_ > kInlineBytes) {
+      heap_ = std::make_unique<char[]>(size_);
+      out = heap_.get();
+    }
+    std::memcpy(out, v.data(), size_);
+  }
+  StoredKey(const StoredKey& other) : StoredKey(other.view()) {}
+  StoredKey& operator=(const StoredKey& other) {
+    if (this != &other) *this = StoredKey(other.view());
+    return *this;
+  }
+  StoredKey(StoredKey&& other) noexcept
+      : size_(std::exchange(other.size_, 0)), heap_(std::move(other.heap_)) {
+    std::memcpy(inline_, other.inline_, sizeof(inline_));
+  }
+  StoredKey& operator=(StoredKey&& other) noexcept {
+    size_ = std::exchange(other.size_, 0);
+    std::memcpy(inline_, other.inline_, sizeof(inline_));
+    heap_ = std::move(other.heap_);
+    return *this;
+  }
+
+  absl::string_view view() const {
+    return absl::string_view(size_ > kInlineBytes ? heap_.get() : inline_, size_);
+  }
+
+ private:
+  static constexpr uint32_t kInlineBytes = 52;
+  uint32_t size_;
+  char inline_[kInlineBytes];
+  std::unique_ptr<char[]> heap_;
+};
+
+// Transparent hash and equality: lookups take the composite key as an absl::string_view; the
+// hash equals absl::Hash<absl::string_view> of the bytes (KeyBuffer::hash() relies on it).
+struct StoredKeyHash {
+  using is_transparent = void;
+  size_t operator()(absl::string_view v) const { return absl::Hash<absl::string_view>{}(v); }
+  size_t operator()(const StoredKey& k) const { return (*this)(k.view()); }
+};
+struct StoredKeyEq {
+  using is_transparent = void;
+  static absl::string_view View(absl::string_view v) { return v; }
+  static absl::string_view View(const StoredKey& k) { return k.view(); }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return View(a) == View(b);
+  }
+};
+
 bool ValidProvider(std::string_view provider) {
   return !provider.empty() && provider.size() <= kMaxPinProviderBytes;
 }
@@ -73,7 +132,7 @@ size_t RoundUpPow2(size_t n) { return n <= 1 ? 1 : std::bit_ceil(n); }
 
 struct alignas(64) StickyTable::Shard {
   mutable absl::Mutex mu;
-  absl::flat_hash_map<std::string, Entry> map ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<StoredKey, Entry, StoredKeyHash, StoredKeyEq> map ABSL_GUARDED_BY(mu);
 };
 
 StickyTable::StickyTable(size_t shards, size_t max_entries)
@@ -178,7 +237,7 @@ StickyTable::PutResult StickyTable::Put(const PinKey& key, std::string_view prov
     return result;
   }
   if (shard.map.size() >= shard_capacity_) MakeRoomLocked(shard, now);
-  shard.map.emplace(std::string(buf.view()), Entry{std::string(provider), now + ttl, now});
+  shard.map.emplace(StoredKey(buf.view()), Entry{std::string(provider), now + ttl, now});
   size_.fetch_add(1, std::memory_order_relaxed);
   return PutResult::kCreated;
 }
@@ -253,7 +312,8 @@ size_t StickyTable::ErasePolicy(std::string_view tenant, std::string_view policy
     Shard& shard = shards_[i];
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.map.begin(); it != shard.map.end();) {
-      if (std::string_view(it->first).substr(0, prefix.size()) == prefix) {
+      if (std::string_view(it->first.view().data(), it->first.view().size())
+              .substr(0, prefix.size()) == prefix) {
         shard.map.erase(it++);
         ++removed;
       } else {
