@@ -11,7 +11,8 @@
 //
 // Thread-safe: every method locks at most one shard at a time. A lookup (hit or miss) and the
 // renewal of an existing pin do not allocate: the composite key is assembled in a stack buffer
-// and looked up heterogeneously. Only inserting a new key allocates.
+// and looked up heterogeneously. Only inserting a new key may allocate: composite keys up to 52
+// bytes are stored inline in the map slot, longer ones and table growth allocate.
 //
 // Counters are plain relaxed atomics for metrics; per-tenant labels come from DecideResult.
 
