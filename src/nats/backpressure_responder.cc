@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "nats/json_writer.h"
+#include "nats/log_sink.h"
 
 namespace router::nats_adapter {
 namespace {
@@ -40,9 +41,16 @@ absl::Status BackpressureResponder::Subscribe() {
   natsStatus s =
       natsConnection_Subscribe(&sub, nc, options_.status_subject.c_str(), &OnMessage, this);
   if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(sub, &OnComplete, this);
+  // Register the interest before the caller reports readiness (a requester must not get "no
+  // responders" from a ready replica).
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(nc, 2000);
   if (s != NATS_OK) {
     if (sub != nullptr) natsSubscription_Destroy(sub);
-    return NatsError(s, "status subscription");
+    absl::Status error = NatsError(s, "status subscription");
+    Log(GlobalLogSink(), "WARN", "nats.status_subscribe_failed",
+        "cannot subscribe the backpressure status subject; retrying",
+        {{"subject", options_.status_subject}, {"error", std::string(error.message())}});
+    return error;
   }
   subscription_ = sub;
   subscribed_.store(true, std::memory_order_release);
