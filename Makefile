@@ -53,3 +53,10 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+
+# nats-contracts.md §12 scenario 23: sustained pushing decides against a real nats-server for
+# SOAK_SECONDS (60); zero errors, stream count = ok count, no duplicate id, outbox drained.
+.PHONY: soak
+soak: build
+	ROUTER_SOAK=1 ROUTER_SOAK_SECONDS=$${SOAK_SECONDS:-60} \
+	  $(BUILD_DIR)/integration_tests --gtest_filter='NatsAssignmentTest.Scenario23Soak'

@@ -222,16 +222,6 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
                                   static_cast<size_t>(natsMsg_GetDataLength(msg)));
   message.headers = ReadDecideHeaders(msg);
   message.received_at_ms = clock_.WallMs();
-
-  DecideOutcome outcome;
-  bool failed = false;
-  try {
-    outcome = processor_.Process(message, *worker.scratch);
-  } catch (const std::exception&) {
-    failed = true;
-    Inc(stats_.internal_errors);
-  }
-
   const char* reply_to = natsMsg_GetReply(msg);
   const char* subject = nullptr;
   if (reply_to != nullptr && *reply_to != '\0') {
@@ -242,6 +232,22 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
     Inc(stats_.reply_no_subject);
   }
   if (subject != nullptr) {
+    // after_publish mode (§5.1): the outbox sends the parked reply from the PubAck or a timer.
+    message.send_later = [this, to = std::string(subject)](std::string_view data) {
+      Reply(to.c_str(), data);
+    };
+  }
+
+  DecideOutcome outcome;
+  bool failed = false;
+  try {
+    outcome = processor_.Process(message, *worker.scratch);
+  } catch (const std::exception&) {
+    failed = true;
+    Inc(stats_.internal_errors);
+  }
+
+  if (subject != nullptr && (failed || !outcome.deferred)) {
     if (failed) {
       Reply(subject, DecideProcessor::InternalErrorReply());
     } else if (delayer_ != nullptr && outcome.ok) {

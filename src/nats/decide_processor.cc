@@ -4,6 +4,8 @@
 
 #include "base/errors.h"
 #include "nats/decide_codec.h"
+#include "nats/json_writer.h"
+#include "service/ids.h"
 
 namespace router::nats_adapter {
 namespace {
@@ -12,6 +14,76 @@ namespace {
 constexpr std::string_view kContextPrefix = "context.";
 constexpr std::string_view kNoPublishingMessage =
     "Assignment publishing is not available in this build";
+constexpr std::string_view kDecisionPrefix = R"({"ok":true,"decision":)";
+
+// The `decision` object of a DecideResponse written by WriteDecideResponse (stored for
+// idempotent replays, §7.1): everything between the prefix and the top-level member that
+// follows it (`assignment` or `context`; metadata values are strings, never objects).
+std::string_view DecisionObject(std::string_view reply, bool has_assignment) {
+  if (reply.substr(0, kDecisionPrefix.size()) != kDecisionPrefix) return {};
+  const size_t ctx = reply.rfind(R"(,"context":{)");
+  size_t end = ctx;
+  if (has_assignment && ctx != std::string_view::npos) {
+    end = reply.rfind(R"(,"assignment":{)", ctx);
+  }
+  if (end == std::string_view::npos || end < kDecisionPrefix.size()) return {};
+  return reply.substr(kDecisionPrefix.size(), end - kDecisionPrefix.size());
+}
+
+std::string Minify(const std::optional<simdjson::dom::object>& o) {
+  return o ? simdjson::minify(*o) : std::string();
+}
+
+// `,"assignment":{...},"context":{...}}` closing a replayed DecideResponse (§3.2, §7.1).
+void AppendReplayTail(std::string& out, const std::optional<AssignmentStatus>& a,
+                      const ReplyContext& c) {
+  if (a) {
+    out.append(R"(,"assignment":{"status":)");
+    AppendJsonString(out, a->status);
+    if (!a->assignment_id.empty()) {
+      out.append(R"(,"assignment_id":)");
+      AppendJsonString(out, a->assignment_id);
+    }
+    if (!a->subject.empty()) {
+      out.append(R"(,"subject":)");
+      AppendJsonString(out, a->subject);
+    }
+    out.push_back('}');
+  }
+  out.append(R"(,"context":{)");
+  bool first = true;
+  auto field = [&](std::string_view key) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(out, key);
+    out.push_back(':');
+  };
+  if (c.request_id) {
+    field("request_id");
+    AppendJsonString(out, *c.request_id);
+  }
+  if (c.trace_id) {
+    field("trace_id");
+    AppendJsonString(out, *c.trace_id);
+  }
+  if (c.replayed) {
+    field("replayed");
+    out.append("true");
+  }
+  out.append("}}");
+}
+
+absl::Status NotPersisted(int64_t publish_timeout_ms, int64_t retry_after_ms,
+                          std::string_view assignment_id) {
+  absl::Status s = MakeError(
+      absl::StatusCode::kUnavailable,
+      "Assignment not persisted: no PubAck within " + std::to_string(publish_timeout_ms) + " ms",
+      kUnavailableTag);
+  AddErrorDetail(s, "reason", "assignment_not_persisted");
+  AddErrorDetail(s, "assignment_id", assignment_id);
+  AddErrorDetail(s, "retry_after_ms", std::to_string(std::max<int64_t>(retry_after_ms, 1)));
+  return s;
+}
 
 bool ShouldDlq(const absl::Status& intake) {
   for (const auto& [k, v] : ErrorDetails(intake)) {
@@ -59,6 +131,12 @@ DecideProcessorOptions DecideProcessorOptions::FromConfig(const config::Config& 
   o.jetstream_enabled = nats.jetstream.enabled;
   o.assignment_allowed_tenants = nats.assignments.allowed_tenants;
   o.publish_timeout_ms = nats.assignments.publish_timeout_ms;
+  o.reply_immediate = nats.assignments.reply_mode == config::ReplyMode::kImmediate;
+  o.deadline.multiplier = nats.assignments.deadline_multiplier;
+  o.deadline.min_ms = nats.assignments.deadline_min_ms;
+  o.deadline.max_ms = nats.assignments.deadline_max_ms;
+  o.outbox_full_retry_after_ms = config.backpressure.retry_after_ms;
+  o.max_payload_bytes = nats.max_payload_bytes;
   o.dlq_enabled = nats.dlq.enabled;
   o.node_id = config.node_id;
   return o;
@@ -164,6 +242,62 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   call.message_type = req.task_type;
   call.context = &w.context_;
   if (message.headers.correlation_id) call.correlation_id = *message.headers.correlation_id;
+
+  // §5 step 6: a push that would be published reserves its outbox slot first.
+  const auto& allowed = options_.assignment_allowed_tenants;
+  const bool push_enabled = options_.assignments_enabled && options_.jetstream_enabled;
+  const bool tenant_may_push =
+      allowed.empty() || std::find(allowed.begin(), allowed.end(), req.tenant_id) != allowed.end();
+  AssignmentOutbox::Slot slot;
+  if (req.push_assignment && push_enabled && outbox_ != nullptr) {
+    slot = outbox_->TryReserve();
+    if (!slot.valid()) {
+      const int64_t retry = std::max<int64_t>(options_.outbox_full_retry_after_ms, 1);
+      absl::Status full = MakeError(
+          absl::StatusCode::kResourceExhausted,
+          "router overloaded; retry after " + std::to_string(retry) + " ms", tag::kOverloaded);
+      AddErrorDetail(full, "reason", "outbox_full");
+      AddErrorDetail(full, "retry_after_ms", std::to_string(retry));
+      return fail(full);
+    }
+  }
+
+  // §5 step 9 / §7.1: idempotency (before the decision; the policy id is resolved as the
+  // service does).
+  service::IdempotencyAcquire acquired;
+  if (idempotency_ != nullptr && req.idempotency_key) {
+    std::string_view policy_id = req.policy_id;
+    if (policy_id.empty()) {
+      if (auto p = w.context_.Find("policy_id"); p && !p->empty()) policy_id = *p;
+    }
+    if (policy_id.empty()) policy_id = "default";
+    const std::string fingerprint = service::NatsDecideFingerprint(
+        req.tenant_id, policy_id, simdjson::minify(req.task), Minify(req.constraints),
+        Minify(req.metadata), req.push_assignment,
+        req.push_assignment ? req.assignment_subject : std::string_view(), Minify(req.options));
+    service::IdempotencyKey key{service::Transport::kNats, std::string(req.tenant_id),
+                                std::string(*req.idempotency_key)};
+    acquired = idempotency_->Acquire(key, fingerprint);
+    switch (acquired.kind) {
+      case service::IdempotencyAcquire::Kind::kFresh:
+        break;
+      case service::IdempotencyAcquire::Kind::kReplay:
+        return Replay(message, w, *acquired.record, std::move(slot));
+      case service::IdempotencyAcquire::Kind::kMismatch:
+        return intake_fail(IntakeError(IntakeCode::kIdempotencyViolation, "idempotency_key_reused",
+                                       "idempotency_key"));
+      case service::IdempotencyAcquire::Kind::kInProgress: {
+        absl::Status busy =
+            MakeError(absl::StatusCode::kUnavailable,
+                      "a request with this idempotency_key is still in progress", kUnavailableTag);
+        AddErrorDetail(busy, "reason", "idempotency_in_progress");
+        AddErrorDetail(busy, "retry_after_ms", std::to_string(options_.publish_timeout_ms));
+        return fail(busy);
+      }
+    }
+  }
+  service::IdempotencySlot* idem_slot = acquired.slot.active() ? &acquired.slot : nullptr;
+
   service::DecideOutput decision = decisions_.Decide(call);
   if (!decision.status.ok()) {
     absl::Status adapted = AdaptServiceError(decision.status, w.context_);
@@ -175,12 +309,12 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   // §5 step 11: the assignment of a pushing decide.
   std::optional<AssignmentStatus> assignment;
   if (req.push_assignment) {
-    const auto& allowed = options_.assignment_allowed_tenants;
-    if (!options_.assignments_enabled || !options_.jetstream_enabled) {
+    if (!push_enabled) {
       assignment = AssignmentStatus{"disabled", {}, {}};
-    } else if (!allowed.empty() &&
-               std::find(allowed.begin(), allowed.end(), req.tenant_id) == allowed.end()) {
+    } else if (!tenant_may_push) {
       assignment = AssignmentStatus{"tenant_blocked", {}, {}};
+    } else if (outbox_ != nullptr) {
+      return PushAssignment(message, w, decision, std::move(slot), idem_slot);
     } else {
       // TODO(#4): hand the ExecAssignment to the outbox (§5.1, §6.2) instead.
       absl::Status unavailable =
@@ -196,8 +330,206 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   context.request_id = req.request_id;
   context.trace_id = req.trace_id ? *req.trace_id : std::string_view(decision.trace_id);
   WriteDecideResponse(decision, assignment, context, w.reply_);
+  if (idem_slot != nullptr) {
+    service::IdempotencyRecord record;
+    record.response = std::string(DecisionObject(w.reply_, assignment.has_value()));
+    record.decision_id = decision.decision_id;
+    if (assignment) record.assignment_status = std::string(assignment->status);
+    idem_slot->Complete(std::move(record));
+  }
   Inc(stats_.decide_ok);
   outcome.ok = true;
+  outcome.reply = w.reply_;
+  return outcome;
+}
+
+Waiter DecideProcessor::MakeWaiter(const DecideMessage& message, const Worker& w,
+                                   std::string ok_reply, std::string assignment_id) const {
+  std::string request_id(w.request_.request_id);
+  std::optional<std::string> trace_id;
+  if (w.request_.trace_id) trace_id = std::string(*w.request_.trace_id);
+  stats_.decide_inflight.fetch_add(1, std::memory_order_relaxed);  // still in flight (§5.1)
+  return [send = message.send_later, ok_reply = std::move(ok_reply), request_id,
+          trace_id = std::move(trace_id), assignment_id = std::move(assignment_id),
+          timeout_ms = options_.publish_timeout_ms, &stats = stats_](const WaitResult& r) {
+    if (r.published) {
+      if (send) send(ok_reply);
+    } else {
+      ReplyContext context;
+      context.request_id = request_id;
+      if (trace_id) context.trace_id = *trace_id;
+      std::string reply;
+      WriteErrorResponse(MapDecideError(NotPersisted(timeout_ms, r.retry_after_ms, assignment_id)),
+                         context, reply);
+      Inc(stats.decide_errors);
+      if (send) send(reply);
+    }
+    stats.decide_inflight.fetch_sub(1, std::memory_order_relaxed);
+  };
+}
+
+DecideOutcome DecideProcessor::PushAssignment(const DecideMessage& message, Worker& w,
+                                              const service::DecideOutput& decision,
+                                              AssignmentOutbox::Slot slot,
+                                              service::IdempotencySlot* idem_slot) const {
+  const DecideRequest& req = w.request_;
+  DecideOutcome outcome;
+  const std::string assignment_id = service::NewUuidV4();
+  const std::string_view correlation_trace =
+      req.trace_id ? *req.trace_id : std::string_view(decision.trace_id);
+
+  ExecAssignmentInput in;
+  in.assignment_id = assignment_id;
+  in.request_id = req.request_id;
+  in.tenant_id = req.tenant_id;
+  in.issued_at_ms = message.received_at_ms > 0 ? message.received_at_ms : 0;
+  in.task = req.task;
+  in.options = req.options;
+  in.metadata = req.metadata;
+  in.correlation_trace_id = correlation_trace;
+  in.run_id = req.run_id;
+  in.flow_id = req.flow_id;
+  in.step_id = req.step_id;
+  in.decision = &decision;
+  int64_t max_payload = max_payload_ ? max_payload_() : 0;
+  if (max_payload <= 0) max_payload = options_.max_payload_bytes;
+  absl::Status built = BuildExecAssignment(in, options_.deadline, max_payload, w.assignment_);
+  ReplyContext error_context;
+  error_context.request_id = req.request_id;
+  error_context.trace_id = req.trace_id;
+  if (!built.ok()) {
+    if (ErrorTag(built) == tag::kInternal) Inc(stats_.internal_errors);
+    WriteErrorResponse(MapDecideError(built), error_context, w.reply_);
+    Inc(stats_.decide_errors);
+    outcome.reply = w.reply_;
+    return outcome;  // slot and idempotency slot released
+  }
+
+  AssignmentTrace trace;
+  trace.trace32 = decision.trace_id;
+  trace.request_trace_id = req.trace_id;
+  trace.flags = w.trace_.context.has_flags ? w.trace_.context.flags : 0;
+  trace.tracestate = w.trace_.context.tracestate;
+  OutboxMessage m;
+  m.assignment_id = assignment_id;
+  m.tenant_id = std::string(req.tenant_id);
+  m.subject = std::string(req.assignment_subject);
+  m.body = w.assignment_;
+  m.headers = ExecAssignmentHeaders(assignment_id, req.tenant_id, req.request_id, trace);
+
+  // §7.2: the correlation record, `pending`.
+  if (correlation_ != nullptr) {
+    service::AssignmentRecord record;
+    record.assignment_id = assignment_id;
+    record.request_id = std::string(req.request_id);
+    record.trace_id = decision.trace_id;
+    record.tenant_id = std::string(req.tenant_id);
+    record.policy_id = std::string(ResolvedPolicyId(decision));
+    record.provider_id = decision.provider_id;
+    record.decision_id = decision.decision_id;
+    record.subject = m.subject;
+    correlation_->Create(std::move(record));
+  }
+
+  const std::string_view status = options_.reply_immediate ? "pending" : "published";
+  ReplyContext context;
+  context.request_id = req.request_id;
+  context.trace_id = correlation_trace;
+  WriteDecideResponse(decision, AssignmentStatus{status, assignment_id, m.subject}, context,
+                      w.reply_);
+
+  // §5 step 12: store for idempotency (before the PubAck), hand over to the outbox.
+  if (idem_slot != nullptr) {
+    service::IdempotencyRecord record;
+    record.response = std::string(DecisionObject(w.reply_, true));
+    record.decision_id = decision.decision_id;
+    record.assignment_id = assignment_id;
+    record.assignment_payload = w.assignment_;
+    record.assignment_subject = m.subject;
+    record.assignment_status = "pending";
+    idem_slot->Complete(std::move(record));
+  }
+  Inc(stats_.decide_ok);
+  outcome.ok = true;
+  if (options_.reply_immediate || !message.send_later) {
+    outbox_->Enqueue(std::move(slot), std::move(m));
+    outcome.reply = w.reply_;
+    return outcome;
+  }
+  outbox_->Enqueue(std::move(slot), std::move(m), MakeWaiter(message, w, w.reply_, assignment_id));
+  outcome.deferred = true;
+  return outcome;
+}
+
+DecideOutcome DecideProcessor::Replay(const DecideMessage& message, Worker& w,
+                                      const service::IdempotencyRecord& record,
+                                      AssignmentOutbox::Slot slot) const {
+  const DecideRequest& req = w.request_;
+  DecideOutcome outcome;
+  outcome.ok = true;
+  const std::string trace_hex = w.trace_.context.trace_id.ToHex();
+  ReplyContext context;
+  context.request_id = req.request_id;
+  context.trace_id = req.trace_id ? *req.trace_id : std::string_view(trace_hex);
+  context.replayed = true;
+
+  // The assignment follows its record (§7.1).
+  std::string status = record.assignment_status;
+  bool wait = false;
+  std::optional<OutboxMessage> requeue;
+  if (!record.assignment_id.empty()) {
+    std::optional<service::AssignmentRecord> corr;
+    if (correlation_ != nullptr) corr = correlation_->Get(req.tenant_id, record.assignment_id);
+    const service::AssignmentState state = corr ? corr->state : service::AssignmentState::kPending;
+    const bool can_wait = !options_.reply_immediate && message.send_later && outbox_ != nullptr;
+    if (state == service::AssignmentState::kPublishFailed && outbox_ != nullptr && slot.valid()) {
+      // Re-enqueued in the reserved slot: same Nats-Msg-Id, record back to pending.
+      correlation_->MarkPending(record.assignment_id);
+      AssignmentTrace trace;
+      trace.trace32 = corr->trace_id;
+      OutboxMessage m;
+      m.assignment_id = record.assignment_id;
+      m.tenant_id = std::string(req.tenant_id);
+      m.subject = record.assignment_subject;
+      m.body = record.assignment_payload;
+      m.headers =
+          ExecAssignmentHeaders(record.assignment_id, req.tenant_id, corr->request_id, trace);
+      requeue = std::move(m);
+      status = can_wait ? "published" : "pending";
+    } else if (state == service::AssignmentState::kPending) {
+      status = can_wait ? "published" : "pending";
+      wait = can_wait;
+    } else if (state == service::AssignmentState::kPublishFailed) {
+      status = "publish_failed";
+    } else {
+      status = "published";
+    }
+  }
+  w.reply_.clear();
+  w.reply_.append(kDecisionPrefix).append(record.response);
+  std::optional<AssignmentStatus> assignment;
+  if (!status.empty()) {
+    assignment = AssignmentStatus{status, record.assignment_id, record.assignment_subject};
+  }
+  AppendReplayTail(w.reply_, assignment, context);
+  Inc(stats_.decide_ok);
+  if (requeue) {
+    if (status == "published") {
+      outbox_->Enqueue(std::move(slot), std::move(*requeue),
+                       MakeWaiter(message, w, w.reply_, record.assignment_id));
+      outcome.deferred = true;
+      return outcome;
+    }
+    outbox_->Enqueue(std::move(slot), std::move(*requeue));
+  } else if (wait) {
+    Waiter waiter = MakeWaiter(message, w, w.reply_, record.assignment_id);
+    if (outbox_->Wait(record.assignment_id, std::move(waiter))) {
+      outcome.deferred = true;
+      return outcome;
+    }
+    // No live entry (the record moved on meanwhile): answer as it is; undo the wait's count.
+    stats_.decide_inflight.fetch_sub(1, std::memory_order_relaxed);
+  }
   outcome.reply = w.reply_;
   return outcome;
 }

@@ -6,18 +6,21 @@
 // The transport glue (decide_handler.h) receives the message, calls Process() and publishes
 // the reply and, when asked, the DLQ envelope.
 //
-// Not in this build (issue #4 follow-ups): rule 18 / idempotent replay (§7.1), the outbox and
-// ExecAssignment publishing (§5.1, §6.2). A pushing decide whose assignment would be published
-// is answered `unavailable` "Assignment publishing is not available in this build" after the
-// decision (where §5 step 11 would hand it to the outbox); `disabled` and `tenant_blocked`
-// pushes are answered `ok` as §5 step 11 says. Backpressure and rate limits live in
-// DecisionService (issue #5) and map to `overloaded` / `rate_limited` when they arrive.
+// Pushing decides (§5 steps 6, 11-13; §5.1): with an outbox set (SetAssignmentOutbox) a slot
+// is reserved before the decision (none free -> `overloaded` / `outbox_full`), the
+// ExecAssignment is built (exec_assignment.h) and handed to the outbox; `immediate` mode
+// answers `pending` at once, `after_publish` parks the reply with the entry and the outbox
+// sends it through DecideMessage::send_later (outcome.deferred = true). Without an outbox a
+// push that would be published is answered `unavailable` "Assignment publishing is not
+// available in this build". Idempotency (§5 step 9, §7.1) and the correlation record (§7.2)
+// run when the stores are set (SetAssignmentStores).
 //
 // Thread-safety: Process() is const and thread-safe given one Worker per thread; a Worker
 // holds the per-thread parser and buffers (thread-compatible). Warm workers do not allocate
 // for intake or reply encoding (DecisionService output strings aside).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,11 +28,15 @@
 
 #include "absl/status/status.h"
 #include "config/config.h"
+#include "nats/assignment_outbox.h"
 #include "nats/decide_request.h"
+#include "nats/exec_assignment.h"
 #include "nats/flat_context.h"
 #include "nats/nats_stats.h"
 #include "obs/tracing/trace_extraction.h"
+#include "service/correlation_store.h"
 #include "service/decision_service.h"
+#include "service/idempotency_store.h"
 
 namespace router::nats_adapter {
 
@@ -40,6 +47,10 @@ struct DecideProcessorOptions {
   bool jetstream_enabled = true;                        // nats.jetstream.enabled
   std::vector<std::string> assignment_allowed_tenants;  // [] = every tenant may push
   int64_t publish_timeout_ms = 2000;                    // retry hint of `unavailable`
+  bool reply_immediate = false;                         // nats.assignments.reply_mode
+  AssignmentDeadlineOptions deadline;                   // nats.assignments.deadline_*
+  int64_t outbox_full_retry_after_ms = 1000;            // backpressure.retry_after_ms
+  int64_t max_payload_bytes = 1048576;                  // until the server's is known
   bool dlq_enabled = true;                              // nats.dlq.enabled
   std::string node_id;
 
@@ -52,12 +63,15 @@ struct DecideMessage {
   std::string_view body;
   DecideHeaders headers;
   int64_t received_at_ms = 0;
+  // after_publish mode: sends a reply later (called once, from any thread). Empty = none.
+  std::function<void(std::string_view reply)> send_later;
 };
 
 struct DecideOutcome {
   bool ok = false;         // DecideResponse (true) or ErrorResponse
   std::string_view reply;  // JSON, in the worker's buffer until its next Process()
   bool dlq = false;        // an envelope A is due (§4.3), see BuildDlqEnvelope()
+  bool deferred = false;   // the reply is parked with its outbox entry (send_later sends it)
 };
 
 class DecideProcessor {
@@ -76,6 +90,7 @@ class DecideProcessor {
     obs::ExtractedTrace trace_;
     std::string reply_;
     std::string envelope_;
+    std::string assignment_;  // serialized ExecAssignment
   };
 
   // `decisions` and `stats` must outlive the processor.
@@ -96,13 +111,39 @@ class DecideProcessor {
 
   const DecideProcessorOptions& options() const { return options_; }
 
+  // Wiring (before the first Process(); each must outlive the processor; null = off).
+  // `max_payload` returns the server's max payload (0 = unknown).
+  void SetAssignmentOutbox(AssignmentOutbox* outbox, std::function<int64_t()> max_payload) {
+    outbox_ = outbox;
+    max_payload_ = std::move(max_payload);
+  }
+  void SetAssignmentStores(service::IdempotencyStore* idempotency,
+                           service::CorrelationStore* correlation) {
+    idempotency_ = idempotency;
+    correlation_ = correlation;
+  }
+
  private:
   void ResolveTraceId(const DecideMessage& message, Worker& worker) const;
   absl::Status AdaptServiceError(const absl::Status& status, const FlatContext& context) const;
 
+  // §5 steps 11-13 for a decide whose assignment is published (slot reserved).
+  DecideOutcome PushAssignment(const DecideMessage& message, Worker& w,
+                               const service::DecideOutput& decision, AssignmentOutbox::Slot slot,
+                               service::IdempotencySlot* idempotency) const;
+  // §7.1 replay of a stored record (`slot` released unless a publish_failed entry re-enqueues).
+  DecideOutcome Replay(const DecideMessage& message, Worker& w,
+                       const service::IdempotencyRecord& record, AssignmentOutbox::Slot slot) const;
+  Waiter MakeWaiter(const DecideMessage& message, const Worker& w, std::string ok_reply,
+                    std::string assignment_id) const;
+
   const DecideProcessorOptions options_;
   const service::DecisionService& decisions_;
   NatsStats& stats_;
+  AssignmentOutbox* outbox_ = nullptr;
+  std::function<int64_t()> max_payload_;
+  service::IdempotencyStore* idempotency_ = nullptr;
+  service::CorrelationStore* correlation_ = nullptr;
 };
 
 }  // namespace router::nats_adapter
