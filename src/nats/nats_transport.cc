@@ -59,6 +59,10 @@ absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
           std::move(consumer);
     }
   }
+  if (config.nats.jetstream.enabled) {
+    transport->advisory_ = std::make_unique<MaxDeliverAdvisory>(
+        config, *transport->connection_, transport->worker_metrics_, clock, transport->log_);
+  }
   if (config.nats.fanout.enabled) {
     transport->fanout_ = std::make_unique<FanoutSubscriber>(
         config, *transport->connection_, transport->worker_metrics_, clock, transport->log_);
@@ -288,6 +292,7 @@ void NatsTransport::Stop() {
   if (dlq_) dlq_->Stop(budget);
   if (decide_) decide_->Close();
   if (fanout_) fanout_->Close();
+  if (advisory_) advisory_->Close();
   if (assignment_lookup_ != nullptr) assignment_lookup_->Close();
   if (pending_poller_) pending_poller_->Stop();
   if (status_responder_) status_responder_->Close();
@@ -339,6 +344,13 @@ void NatsTransport::SetCorrelationStore(service::CorrelationStore* store) {
 
 bool NatsTransport::SetupConsumers() {
   bool complete = true;
+  if (advisory_ && !advisory_->Subscribed()) {
+    if (absl::Status s = advisory_->Subscribe(); !s.ok()) {
+      Log(log_, "WARN", "jetstream.consumer_error", "advisory subscription failed; retrying",
+          {{"error", std::string(s.message())}});
+      complete = false;
+    }
+  }
   if (fanout_ && !fanout_->Subscribed()) {
     if (absl::Status s = fanout_->Subscribe(); !s.ok()) {
       Log(log_, "WARN", "nats.fanout_subscribe_failed", "fan-out subscription failed; retrying",

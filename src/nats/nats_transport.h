@@ -45,6 +45,7 @@
 #include "nats/dlq_publisher.h"
 #include "nats/fanout_subscriber.h"
 #include "nats/log_sink.h"
+#include "nats/maxdeliver_advisory.h"
 #include "nats/nats_stats.h"
 #include "nats/result_consumer.h"
 #include "nats/streams.h"
@@ -150,6 +151,7 @@ class NatsTransport {
   std::unique_ptr<DurableConsumer> results_consumer_;
   std::unique_ptr<DurableConsumer> acks_consumer_;
   std::unique_ptr<FanoutSubscriber> fanout_;
+  std::unique_ptr<MaxDeliverAdvisory> advisory_;  // S11 (JetStream on)
   AssignmentLookup* assignment_lookup_ = nullptr;
 
   absl::Mutex mu_;

@@ -216,6 +216,10 @@ class Client {
     return out;
   }
   jsCtx* js() { return js_; }
+  bool CorePublish(const std::string& subject, const std::string& body) {
+    return natsConnection_PublishString(nc_, subject.c_str(), body.c_str()) == NATS_OK &&
+           natsConnection_Flush(nc_) == NATS_OK;
+  }
 
  private:
   natsConnection* nc_ = nullptr;
@@ -615,6 +619,33 @@ TEST_F(NatsResultsTest, Scenario20ClassificationThroughTheFanout) {
   ASSERT_GT(client_.Publish(kResults, "nope", {{"Nats-Msg-Id", "inv-1"}}), 0u);
   ASSERT_TRUE(
       WaitFor([&] { return a->Count("router_fanout_invalid_total") == 1; }, 10s, "invalid").ok());
+}
+
+// S11 (§6.4): a max-deliveries advisory (a crash during the last delivery) makes one replica
+// read the message by stream sequence and store envelope B with last_error ack_wait_expired.
+// The advisory is published by the test in the server's format (nats-server 2.9).
+TEST_F(NatsResultsTest, MaxDeliveriesAdvisoryStoresEnvelopeB) {
+  auto r = StartReplica("router-a");
+  const uint64_t seq = client_.Publish(kResults, Result("adv-1"),
+                                       {{"Nats-Msg-Id", "res-adv-1"}, {"tenant_id", "acme"}});
+  ASSERT_GT(seq, 0u);
+  const std::string advisory =
+      R"({"type":"io.nats.jetstream.advisory.v1.max_deliver","id":"x","timestamp":"2026-11-27T00:00:00Z","stream":"CAF_RESULTS","consumer":"router-results","stream_seq":)" +
+      std::to_string(seq) + R"(,"deliveries":4})";
+  ASSERT_TRUE(client_.CorePublish(
+      "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CAF_RESULTS.router-results", advisory));
+  ASSERT_TRUE(WaitCount("ROUTER_DLQ", std::string(kResults) + ".dlq", 1).ok());
+  auto dlq = client_.Read("ROUTER_DLQ", std::string(kResults) + ".dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  Json e(dlq[0].body);
+  EXPECT_EQ(e.Str("/reason"), "maxdeliver_exhausted");
+  EXPECT_EQ(e.Str("/last_error"), "ack_wait_expired");
+  EXPECT_EQ(e.Int("/source/stream_seq"), static_cast<int64_t>(seq));
+  EXPECT_EQ(e.Int("/source/num_delivered"), 4);
+  EXPECT_EQ(e.Str("/msg_id"), "res-adv-1");
+  EXPECT_EQ(e.Str("/tenant_id"), "acme");
+  EXPECT_EQ(e.Str("/message/assignment_id"), "adv-1");
+  EXPECT_EQ(dlq[0].Header("Nats-Msg-Id"), "dlq-CAF_RESULTS-" + std::to_string(seq));
 }
 
 }  // namespace
