@@ -4,13 +4,19 @@
 // decisions under test are counted.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/breaker_registry.h"
 #include "core/decider.h"
+#include "core/provider_stats.h"
 #include "core/random.h"
+#include "core/rate_limiter.h"
 #include "core_test_util.h"
+#include "policy/policy_compiler.h"
 #include "support/alloc_counter.h"
 #include "support/fake_clock.h"
 #include "support/fake_provider_health.h"
@@ -90,6 +96,58 @@ TEST_F(DecideAllocationTest, WeightedAndRetryPathsDoNotAllocate) {
   std::vector<MapContext> fallback = {
       MapContext{{"status", "error"}, {"previous_provider", "a"}, {"attempt", "2"}}};
   EXPECT_EQ(CountAllocations(*p, fallback, 10'000), 0);
+}
+
+// RP §2.1 P2 with the live seams instead of fakes: the decide_core fixture
+// (bench/policies/three_providers.json, compiled), a live BreakerRegistry holding a closed
+// breaker per provider, ProviderStats, and the policy token bucket checked before each decision
+// (as the service's step 7). After a warm-up that creates the pins, 100,000 decisions allocate
+// nothing.
+TEST(DecideAllocationLiveSeamsTest, ZeroAllocSteadyState) {
+  std::ifstream in(std::string(ROUTER_SOURCE_DIR) + "/bench/policies/three_providers.json");
+  ASSERT_TRUE(in.good());
+  std::stringstream json;
+  json << in.rdbuf();
+  auto compiled = policy::CompilePolicy(json.str(), "bench-0", "three_providers");
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const policy::CompiledPolicyPtr policy = *compiled;
+
+  router::testing::FakeClock clock;
+  SnapshotHolder snapshots(WithUpsert(nullptr, policy));
+  BreakerRegistry breakers(clock, snapshots);
+  ProviderStats stats(clock);
+  RateLimiter limiter(clock);
+  StickyTable sticky(64, 1'000'000);
+  Decider decider(clock, breakers, stats, sticky);
+  for (const char* provider : {"a", "b", "c"}) {
+    breakers.Record("bench-0", provider, BreakerInput::kSuccess, 200);
+  }
+  ASSERT_EQ(breakers.List("bench-0", "").size(), 3u);
+
+  std::vector<MapContext> contexts;
+  for (int i = 0; i < 1000; ++i) {
+    contexts.push_back(MapContext{{"tenant_id", "bench-0"},
+                                  {"policy_id", "three_providers"},
+                                  {"session_id", "session-" + std::to_string(i)}});
+  }
+  const RateKey key{RateScope::kPolicy, "bench-0", "three_providers"};
+  const RateLimitParams params{policy->rate_limit.requests_per_second, policy->rate_limit.burst};
+  int64_t failures = 0;
+  auto run = [&](int n) {
+    DecideRequest req;
+    req.policy = policy.get();
+    for (int i = 0; i < n; ++i) {
+      req.context = &contexts[static_cast<size_t>(i) % contexts.size()];
+      failures += !limiter.Check(key, params).allowed;
+      failures += !decider.Decide(req).status.ok();
+    }
+  };
+  run(1000);  // warm-up: pins, the token bucket, the breaker shards
+  router::testing::ScopedAllocationCounter counter;
+  run(100'000);
+  EXPECT_EQ(counter.count(), 0);
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(sticky.Size(), 1000u);
 }
 
 }  // namespace
