@@ -12,9 +12,12 @@ namespace router::grpc_adapter {
 namespace fv1 = beamline::flow::v1;
 
 std::optional<std::string_view> ProtoMapContext::Find(std::string_view key) const {
-  // protobuf 3.21's Map has no heterogeneous lookup; a short key copy stays in SSO for the
-  // usual context keys.
-  auto it = map_.find(std::string(key));
+  // protobuf 3.21's Map has no heterogeneous lookup: the key is copied into a per-thread buffer,
+  // which stops allocating once grown (keys past 15 bytes, e.g. previous_provider on the retry
+  // path, would leave std::string's small-string buffer).
+  thread_local std::string buffer;
+  buffer.assign(key.data(), key.size());
+  auto it = map_.find(buffer);
   if (it == map_.end()) return std::nullopt;
   return std::string_view(it->second);
 }
