@@ -72,11 +72,15 @@ wait_port() {  # wait_port PORT: up to 15 s
   return 1
 }
 CPUS=$(nproc)
-pin() {  # pin CPU cmd...: taskset when the machine has 2+ CPUs
+pin() {  # pin CPU cmd...: taskset when the machine has 2+ CPUs (foreground commands)
   local cpu=$1
   shift
   if [ "$CPUS" -ge 2 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
 }
+# Servers start as plain background commands (not through the function, whose subshell would
+# be $! instead of the server), prefixed with this when pinning is possible.
+PIN0=()
+[ "$CPUS" -ge 2 ] && PIN0=(taskset -c 0)
 
 # ---- fixtures and config: three_providers for tenants bench-0..bench-7
 for t in 0 1 2 3 4 5 6 7; do
@@ -98,11 +102,11 @@ sed -e "s#@FIXTURES@#$OUT_DIR/fixtures#" -e "s#@NATS_URL@#$NATS_URL#" \
 GRPC_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 ECHO_PORT=$(free_port)
-pin 0 "$ROUTER_BIN" --config "$OUT_DIR/bench.toml" --data-dir "$OUT_DIR/data" \
+"${PIN0[@]}" "$ROUTER_BIN" --config "$OUT_DIR/bench.toml" --data-dir "$OUT_DIR/data" \
   --grpc-listen "127.0.0.1:$GRPC_PORT" --http-listen "127.0.0.1:$HTTP_PORT" \
   >"$OUT_DIR/router.out" 2>"$OUT_DIR/router.err" &
 PIDS+=($!)
-pin 0 "$ECHO_BIN" --listen "127.0.0.1:$ECHO_PORT" >"$OUT_DIR/echo.out" 2>&1 &
+"${PIN0[@]}" "$ECHO_BIN" --listen "127.0.0.1:$ECHO_PORT" >"$OUT_DIR/echo.out" 2>&1 &
 PIDS+=($!)
 wait_port "$GRPC_PORT"
 wait_port "$ECHO_PORT"
