@@ -55,8 +55,11 @@ OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/grpc_decide.XXXXXX)}
 mkdir -p "$OUT_DIR"
 PIDS=()
 cleanup() {
+  local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # A passing smoke run (make test) leaves nothing behind; other runs keep their logs.
+  if [ "$QUICK" = 2 ] && [ "$rc" = 0 ]; then rm -rf "$OUT_DIR"; fi
 }
 trap cleanup EXIT
 

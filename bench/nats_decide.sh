@@ -43,8 +43,11 @@ mkdir -p "$OUT_DIR"
 PIDS=()
 ROUTER_PID=""
 cleanup() {
+  local rc=$?
   for p in "${PIDS[@]}" $ROUTER_PID; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}" $ROUTER_PID; do wait "$p" 2>/dev/null || true; done
+  # A passing smoke run (make test) leaves nothing behind; other runs keep their logs.
+  if [ "$QUICK" = 2 ] && [ "$rc" = 0 ]; then rm -rf "$OUT_DIR"; fi
 }
 trap cleanup EXIT
 free_port() {
