@@ -471,17 +471,16 @@ TEST_F(NatsDecideTest, ReplyFallbackSubjectWithoutReplyTo) {
   EXPECT_EQ(r.Str("/context/request_id"), "r-fallback");
 }
 
-// §5 step 11: pushing decides. Publishing is not in this build: `unavailable`; disabled and
-// tenant_blocked pushes are answered ok with that status.
+// §5 step 11: pushing decides: published (after_publish mode; nats_assignment_test.cc covers
+// the outbox); disabled and tenant_blocked pushes are answered ok with that status.
 TEST_F(NatsDecideTest, PushAssignmentStatuses) {
   config::Config c = RouterConfig(server_.url(), "router-a");
   c.nats.assignments.allowed_tenants = {"acme"};
   auto node = StartNode(c);
   ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
   Json push(client_.Request(kSubject, ValidRequest("r-push", R"(,"push_assignment":true)")));
-  EXPECT_EQ(push.Str("/error/code"), "unavailable");
-  EXPECT_EQ(push.Str("/error/message"), "Assignment publishing is not available in this build");
-  EXPECT_EQ(push.Int("/error/retry_after_ms"), 2000);
+  EXPECT_TRUE(push.Bool("/ok")) << push.Str("/error/message");
+  EXPECT_EQ(push.Str("/assignment/status"), "published");
   Json blocked(client_.Request(
       kSubject,
       R"({"version":"1","request_id":"r-beta","tenant_id":"beta","push_assignment":"true","task":{"type":"t","payload_ref":"x"}})"));
