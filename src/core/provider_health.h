@@ -1,9 +1,8 @@
 #pragma once
 // Seams through which a decision sees provider health and statistics (POL §3.2 S1, §6, §8).
-// The live implementations (circuit-breaker registry, EWMA statistics) arrive with the
-// resilience issue (#5). Until then the service wires NoBreakers / NoStatistics, which state
-// the truth of this build: no breaker state is kept, so every provider is closed, and no
-// statistics exist, so declared values are used.
+// The live implementations are core::BreakerRegistry (core/breaker_registry.h) and
+// core::ProviderStats (core/provider_stats.h), wired by the Application. NoBreakers /
+// NoStatistics (every provider closed, no statistics) remain for tests and tools.
 
 #include <cstdint>
 #include <optional>
