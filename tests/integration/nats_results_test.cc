@@ -10,7 +10,9 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "service/outcome_service.h"
 #include "service/readiness.h"
 #include "support/nats_server.h"
+#include "support/router_process.h"
 #include "support/wait_for.h"
 
 namespace router::nats_adapter {
@@ -195,6 +198,15 @@ class Client {
       if (subject.empty() || sm.subject == subject) out.push_back(std::move(sm));
     }
     return out;
+  }
+  // Messages stored in `stream` (stream info; -1 on error).
+  int64_t StoredCount(const std::string& stream) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode err = static_cast<jsErrCode>(0);
+    if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) != NATS_OK) return -1;
+    const int64_t n = static_cast<int64_t>(si->State.Msgs);
+    jsStreamInfo_Destroy(si);
+    return n;
   }
   bool StreamExists(const std::string& stream) {
     jsStreamInfo* si = nullptr;
@@ -646,6 +658,62 @@ TEST_F(NatsResultsTest, MaxDeliveriesAdvisoryStoresEnvelopeB) {
   EXPECT_EQ(e.Str("/tenant_id"), "acme");
   EXPECT_EQ(e.Str("/message/assignment_id"), "adv-1");
   EXPECT_EQ(dlq[0].Header("Nats-Msg-Id"), "dlq-CAF_RESULTS-" + std::to_string(seq));
+}
+
+// §12.27 (results half): with 500 results queued and processing under way, the router is
+// SIGKILLed and restarted -> each result yields exactly one usage event (by usage_id) and nothing
+// stays pending (redeliveries after ack_wait are absorbed by the dedup set or the usage stream's
+// Nats-Msg-Id window). Real beamline-router process.
+TEST_F(NatsResultsTest, Scenario27RouterKillEachResultOneUsageEvent) {
+  router::testing::RouterOptions opts;
+  opts.config_toml =
+      "node_id = \"router-kill\"\n[tenants]\nallowlist = [\"acme\"]\n[nats]\nurl = \"" +
+      server_.url() + R"("
+[nats.jetstream.consumers.results]
+ack_wait_s = 3
+nak_delays_ms = [100]
+max_deliver = 4
+fetch_expires_ms = 1000
+fetch_batch = 16
+)";
+  router::testing::RouterProcess router(opts);
+  ASSERT_TRUE(router.Start().ok()) << router.ReadStderr();
+  ASSERT_TRUE(
+      WaitFor([&] { return client_.ConsumerState("CAF_RESULTS", "router-results")[0] >= 0; }, 20s,
+              "durable created")
+          .ok());
+  // The 500 results are queued while no router runs, then one starts and is SIGKILLed with
+  // processing under way.
+  router.Kill();
+  constexpr int kResultsCount = 500;
+  std::set<std::string> expected;
+  for (int i = 0; i < kResultsCount; ++i) {
+    const std::string id = "kill-" + std::to_string(i);
+    expected.insert("usage-" + id);
+    ASSERT_GT(client_.Publish(kResults, Result(id), {{"Nats-Msg-Id", "res-" + id}}), 0u);
+  }
+  ASSERT_TRUE(router.Restart().ok()) << router.ReadStderr();
+  ASSERT_TRUE(WaitFor([&] { return client_.StoredCount("BEAMLINE_USAGE") >= 10; }, 20s,
+                      "processing under way")
+                  .ok());
+  router.Kill();
+  const size_t at_kill = static_cast<size_t>(client_.StoredCount("BEAMLINE_USAGE"));
+  // Informational only (asserting it would depend on timing): typically 10-70 of 500.
+  std::cout << "[ info ] usage events stored at the kill: " << at_kill << "\n";
+  ASSERT_TRUE(router.Restart().ok()) << router.ReadStderr();
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    auto st = client_.ConsumerState("CAF_RESULTS", "router-results");
+                    return st[0] == 0 && st[1] == 0 && st[2] == kResultsCount;
+                  },
+                  60s, "all results acknowledged")
+                  .ok());
+  auto usage = client_.Read("BEAMLINE_USAGE");
+  std::multiset<std::string> ids;
+  for (const auto& m : usage) ids.insert(Json(m.body).Str("/usage_id"));
+  EXPECT_EQ(usage.size(), static_cast<size_t>(kResultsCount));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), expected);
+  for (const auto& id : expected) EXPECT_EQ(ids.count(id), 1u) << id;
 }
 
 }  // namespace
