@@ -212,9 +212,12 @@ void DecideHandler::Reply(const char* subject, std::string_view data) {
 
 void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
   Inflight inflight(stats_.decide_inflight);
-  // §9 inflight and handling latency, until the reply is handed to the connection.
-  service::DecideTicket ticket =
-      backpressure_ != nullptr ? backpressure_->Begin() : service::DecideTicket();
+  // §9 inflight and handling latency, until the reply is handed to the connection; a reply
+  // parked for its PubAck (§5.1) or deferred by decide_delay_ms ends it when it is sent.
+  std::shared_ptr<service::DecideTicket> ticket;
+  if (backpressure_ != nullptr) {
+    ticket = std::make_shared<service::DecideTicket>(backpressure_->Begin());
+  }
   DecideMessage message;
   message.subject = natsMsg_GetSubject(msg);
   const char* data = natsMsg_GetData(msg);
@@ -233,8 +236,9 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
   }
   if (subject != nullptr) {
     // after_publish mode (§5.1): the outbox sends the parked reply from the PubAck or a timer.
-    message.send_later = [this, to = std::string(subject)](std::string_view data) {
+    message.send_later = [this, to = std::string(subject), ticket](std::string_view data) {
       Reply(to.c_str(), data);
+      if (ticket) ticket->End();
     };
   }
 
@@ -253,12 +257,13 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
     } else if (delayer_ != nullptr && outcome.ok) {
       // [testing] decide_delay_ms: the successful reply leaves by a timer; intake goes on.
       delayer_->Defer([this, to = std::string(subject), data = std::string(outcome.reply),
-                       t = std::move(ticket)]() mutable {
+                       ticket] {
         Reply(to.c_str(), data);
-        t.End();
+        if (ticket) ticket->End();
       });
     } else {
       Reply(subject, outcome.reply);
+      if (ticket) ticket->End();
     }
   }
   if (!failed && outcome.dlq && dlq_ != nullptr) SendToDlq(worker, message, msg);

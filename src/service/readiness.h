@@ -39,7 +39,9 @@ class Readiness {
 
   // The `backpressure` member of ToJson() (OBS §7.2; reported, never affects readiness): `fn`
   // returns inactive|warning|active; unset = "inactive". Set before serving.
-  void SetBackpressureStatus(std::function<std::string_view()> fn) { backpressure_ = std::move(fn); }
+  void SetBackpressureStatus(std::function<std::string_view()> fn) {
+    backpressure_ = std::move(fn);
+  }
 
   // Called (outside the lock) after every change, e.g. to update gRPC health statuses.
   void OnChange(std::function<void()> fn);
