@@ -110,7 +110,10 @@ bool FanoutSubscriber::HandleResult(std::string_view body, const WorkerHeaders& 
     report.status = r.status;
     report.latency_ms = r.latency_ms.value_or(0);
     report.cost = r.cost.value_or(0);
-    report.error_code = r.EffectiveErrorCode();
+    report.cost_present = r.cost.has_value();  // a reported 0 is a real cost (POL §8)
+    report.error_code = r.error_code;
+    report.error_type = r.error_type;  // used by the classification only without error_code
+    report.source = "result";
     (void)outcomes_->Report(report);
   }
   if (correlation_ != nullptr && !r.assignment_id.empty()) {

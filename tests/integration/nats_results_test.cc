@@ -571,7 +571,10 @@ TEST_F(NatsResultsTest, Scenario18AssignmentAcks) {
               "ack fields")
           .ok());
   EXPECT_EQ(r->correlation().Get("acme", "as-3")->state, service::AssignmentState::kCompleted);
-  EXPECT_EQ(r->Count("router_acks_total", {"accepted"}), 2u);
+  // The fan-out may fill the ack fields before the durable consumer counts the ack: poll.
+  EXPECT_TRUE(WaitFor([&] { return r->Count("router_acks_total", {"accepted"}) == 2u; }, 10s,
+                      "acks_total{accepted} == 2")
+                  .ok());
 }
 
 // §12.19: two replicas, five PROVIDER_UNAVAILABLE results for p1 -> p1 open on both replicas,
@@ -644,9 +647,18 @@ TEST_F(NatsResultsTest, MaxDeliveriesAdvisoryStoresEnvelopeB) {
   const std::string advisory =
       R"({"type":"io.nats.jetstream.advisory.v1.max_deliver","id":"x","timestamp":"2026-11-27T00:00:00Z","stream":"CAF_RESULTS","consumer":"router-results","stream_seq":)" +
       std::to_string(seq) + R"(,"deliveries":4})";
-  ASSERT_TRUE(client_.CorePublish(
-      "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CAF_RESULTS.router-results", advisory));
-  ASSERT_TRUE(WaitCount("ROUTER_DLQ", std::string(kResults) + ".dlq", 1).ok());
+  // A core publish is lost if the advisory subscription is not registered at the server yet,
+  // so the advisory is re-sent until the envelope appears; the envelope's Nats-Msg-Id
+  // (dlq-<stream>-<seq>) keeps it single however many advisories arrive.
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    client_.CorePublish(
+                        "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CAF_RESULTS.router-results",
+                        advisory);
+                    return client_.Read("ROUTER_DLQ", std::string(kResults) + ".dlq").size() >= 1;
+                  },
+                  10s, "envelope B from the advisory")
+                  .ok());
   auto dlq = client_.Read("ROUTER_DLQ", std::string(kResults) + ".dlq");
   ASSERT_EQ(dlq.size(), 1u);
   Json e(dlq[0].body);

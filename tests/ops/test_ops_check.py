@@ -205,11 +205,11 @@ class EndToEndTest(unittest.TestCase):
 
     def test_panel_naming_a_later_family_fails(self):
         def mutate(dash):
-            dash["panels"][1]["targets"][0]["expr"] = "router_circuit_breaker_state"
+            dash["panels"][1]["targets"][0]["expr"] = "router_nats_connection_status"
         self.edit_dashboard(mutate)
         rc, out = self.run_check()
         self.assertNotEqual(rc, 0)
-        self.assertIn("router_circuit_breaker_state is not exported", out)
+        self.assertIn("router_nats_connection_status is not exported", out)
 
     def test_bare_histogram_name_fails(self):
         def mutate(dash):
@@ -244,11 +244,11 @@ class EndToEndTest(unittest.TestCase):
 
     def test_later_family_marked_yes_in_docs_fails_scrape_comparison(self):
         metrics = self.write(exposition_from_docs() +
-                             "# HELP router_circuit_breakers h\n# TYPE router_circuit_breakers "
-                             "gauge\nrouter_circuit_breakers{state=\"open\"} 0\n")
+                             "# HELP router_nats_connection_status h\n# TYPE "
+                             "router_nats_connection_status gauge\nrouter_nats_connection_status 1\n")
         rc, out = self.run_check("--metrics-file", metrics)
         self.assertNotEqual(rc, 0)
-        self.assertIn("router_circuit_breakers: docs say 'from #5'", out)
+        self.assertIn("router_nats_connection_status: docs say 'from #4'", out)
 
     def test_wrong_severity_and_runbook_fail(self):
         rel = "deploy/prometheus/alerts.yml"

@@ -290,6 +290,18 @@ TEST(CatalogueTest, ExportsOnlyFamiliesInUse) {
       "router_tracing_queue_spans",
       "router_tracing_spans_dropped_total",
       "router_tracing_spans_exported_total",
+      // assignment outbox and publisher (#4 item 4)
+      "router_assignment_enqueued_total",
+      "router_assignment_outbox_capacity",
+      "router_assignment_outbox_depth",
+      "router_assignment_outbox_oldest_age_seconds",
+      "router_assignment_outbox_rejected_total",
+      "router_assignment_outcomes_total",
+      "router_assignment_publish_failures_total",
+      "router_assignment_publish_latency_seconds",
+      "router_assignment_published_total",
+      "router_assignment_reply_wait_seconds",
+      "router_assignment_retry_total",
       // result / ack consumers, usage, DLQ, fan-out (#4 item 5)
       "router_acks_duplicate_total",
       "router_acks_total",
