@@ -2,11 +2,15 @@
 // 9 (breaker part), 10, 12 (EWMA part), 14 (open-breaker part), 16; the admin breaker RPCs
 // (§8); breaker metrics on /metrics; and the outage drill of issue #5 (a steady Decide loop at
 // 200 req/s for 30 s while provider A's outcomes turn to timeouts and back). Outcomes reach the
-// router through ReportOutcome (the worker role is played by the test).
+// router through ReportOutcome (the worker role is played by the test); OutageDrillOverNats
+// repeats the drill with A's outcomes published as §3.6 ExecResults on caf.exec.result.v1 to a
+// router with a real nats-server, consumed by its fan-out subscription (nats-contracts.md S6).
 
 #include <httplib.h>
+#include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -15,6 +19,7 @@
 #include <vector>
 
 #include "itest_support.h"
+#include "support/nats_server.h"
 
 namespace router::itest {
 namespace {
@@ -352,6 +357,228 @@ TEST_F(BreakerTest, OutageDrill) {
   EXPECT_EQ(final_state.state(), "closed");
   // The last automatic transition was the final open -> half_open (timeout_elapsed is one of
   // the five trigger reasons, POL §6); closing is not a trigger.
+  EXPECT_EQ(final_state.last_trigger_reason(), "timeout_elapsed");
+}
+
+// Issue #5 outage drill over real gRPC + real NATS: the router runs with a nats-server; a client
+// decides at 200 req/s for 20 s over gRPC and, like a worker, publishes each of A's outcomes as a
+// §3.6 ExecResult (distinct assignment_id, so the fan-out dedup keeps every one) on
+// caf.exec.result.v1. The router applies them through its fan-out subscription (nats-contracts.md
+// S6, §6.5), asynchronously: the breaker's transitions are therefore taken from what the router
+// reports (GetCircuitBreakerStates, polled by a monitor thread), not from the publish. A's calls
+// time out from 5 s to 13 s. Same properties and slack as OutageDrill:
+//  - within one second of the threshold (the router's open) A stops being chosen;
+//  - while open, A is chosen at most half_open_max_calls times per timeout_ms period;
+//  - once healthy, A returns within timeout_ms + success_threshold probes.
+// The test prints attempts-on-A per second.
+TEST_F(BreakerTest, OutageDrillOverNats) {
+  using router::testing::NatsServerProcess;
+  using router::testing::WaitFor;
+  NatsServerProcess nats;
+  ASSERT_TRUE(nats.Start().ok());
+  RouterOptions opts;
+  opts.config_toml = std::string("node_id = \"router-drill\"\n[admin]\n") + kStandardAdminKeysToml +
+                     "\n[nats]\nurl = \"" + nats.url() + "\"\nreconnect_max_ms = 1000\n";
+  opts.env.push_back(AdminKeyEnv());
+  RouterProcess router(opts);
+  ASSERT_TRUE(StartReady(router).ok()) << router.ReadStdout() << router.ReadStderr();
+  Clients clients(router.grpc_target());
+
+  const std::string t = "brk_nats_drill";
+  constexpr int64_t kTimeoutMs = 2000;
+  constexpr int kMaxCalls = 2;
+  constexpr int kSuccessThreshold = 2;
+  ASSERT_TRUE(
+      IsOk(clients.Upsert(t, "drill",
+                          R"({"providers":[{"name":"A","weight":50},{"name":"B","weight":50}],
+          "circuit_breaker":{"enabled":true,"failure_threshold":5,"min_requests":20,
+                             "timeout_ms":2000,"half_open_max_calls":2,"success_threshold":2}})")));
+
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, nats.url().c_str()), NATS_OK);
+  const std::string run = std::to_string(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  int published = 0;
+  // One §3.6 ExecResult for A (core publish: the fan-out is a core subscription).
+  auto publish = [&](bool timeout) {
+    const std::string id = "drill-" + run + "-" + std::to_string(published++);
+    const std::string body =
+        R"({"version":"1","assignment_id":")" + id + R"(","request_id":"req-)" + id +
+        R"(","status":")" + (timeout ? "timeout" : "success") +
+        R"(","provider_id":"A","job":{"type":"chat.completion"},"latency_ms":)" +
+        (timeout ? "0" : "120") + R"(,"tenant_id":")" + t + R"("})";
+    natsMsg* m = nullptr;
+    natsMsg_Create(&m, "caf.exec.result.v1", nullptr, body.data(), static_cast<int>(body.size()));
+    natsMsgHeader_Set(m, "Nats-Msg-Id", ("res-" + id).c_str());
+    const natsStatus s = natsConnection_PublishMsg(nc, m);
+    natsMsg_Destroy(m);
+    return s == NATS_OK;
+  };
+  auto state_of_a = [&](fv1::CircuitBreakerState* out) {
+    fv1::GetCircuitBreakerStatesRequest req;
+    req.set_tenant_id(t);
+    req.set_provider_id("A");
+    fv1::GetCircuitBreakerStatesResponse resp;
+    auto ctx = Ctx(kAdminKey);
+    if (!clients.admin->GetCircuitBreakerStates(ctx.get(), req, &resp).ok() ||
+        resp.states_size() != 1) {
+      return false;
+    }
+    *out = resp.states(0);
+    return true;
+  };
+  // The fan-out is subscribed once a published result reaches A's breaker (there is no breaker
+  // before the first outcome); a result published before the subscription is not seen by the
+  // fan-out, so each poll publishes another one.
+  fv1::CircuitBreakerState warm;
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    if (state_of_a(&warm)) return true;
+                    publish(false);
+                    natsConnection_FlushTimeout(nc, 1000);
+                    return false;
+                  },
+                  std::chrono::seconds(20), "A's breaker fed by the fan-out")
+                  .ok())
+      << router.ReadStderr();
+  EXPECT_EQ(warm.state(), "closed");
+
+  constexpr int kRate = 200;
+  constexpr int kSeconds = 20;
+  const auto outage_start = milliseconds(5000);
+  const auto outage_end = milliseconds(13000);
+  struct Call {
+    milliseconds at;  // decision start, from the drill start
+    bool on_a;
+  };
+  struct Seen {
+    milliseconds at;  // when the monitor saw A's breaker in `state`
+    std::string state;
+  };
+  std::vector<Call> calls;
+  calls.reserve(kRate * kSeconds);
+  std::vector<Seen> seen;  // A's observed state changes (written by the monitor only)
+  std::atomic<bool> stop{false};
+  const auto start = Clock::now();
+  // The monitor polls the router's view of A every 10 ms (the breaker's state after the
+  // asynchronous fan-out applied the published results).
+  std::thread monitor([&] {
+    Clients admin(router.grpc_target());
+    while (!stop.load()) {
+      fv1::GetCircuitBreakerStatesRequest req;
+      req.set_tenant_id(t);
+      req.set_provider_id("A");
+      fv1::GetCircuitBreakerStatesResponse resp;
+      auto ctx = Ctx(kAdminKey);
+      const auto at = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+      if (admin.admin->GetCircuitBreakerStates(ctx.get(), req, &resp).ok() &&
+          resp.states_size() == 1 &&
+          (seen.empty() || seen.back().state != resp.states(0).state())) {
+        seen.push_back({at, resp.states(0).state()});
+      }
+      std::this_thread::sleep_for(milliseconds(10));  // poll period, not synchronisation
+    }
+  });
+  const fv1::RouteRequest request = MakeRequest(t, "drill");
+  int errors = 0, publish_errors = 0;
+  for (int i = 0; i < kRate * kSeconds; ++i) {
+    // Pacing of the load generator (not synchronisation): one call every 5 ms.
+    std::this_thread::sleep_until(start + std::chrono::microseconds(1'000'000 / kRate) * i);
+    const auto at = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    fv1::RouteDecision d;
+    if (!clients.Decide(request, &d).ok()) {
+      ++errors;
+      continue;
+    }
+    const bool on_a = d.provider_id() == "A";
+    if (on_a && !publish(at >= outage_start && at < outage_end)) ++publish_errors;
+    calls.push_back({at, on_a});
+  }
+  natsConnection_FlushTimeout(nc, 5000);
+  // The last results may still be in flight; the router's final state is read after a poll
+  // (EXPECT, not ASSERT: the monitor thread must be joined).
+  EXPECT_TRUE(WaitFor(
+                  [&] {
+                    fv1::CircuitBreakerState s;
+                    return state_of_a(&s) && s.state() == "closed";
+                  },
+                  std::chrono::seconds(10), "A closed at the end")
+                  .ok());
+  stop = true;
+  monitor.join();
+  natsConnection_Destroy(nc);
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(publish_errors, 0);
+
+  std::map<int64_t, std::pair<int, int>> per_second;  // second -> (on A, total)
+  for (const Call& call : calls) {
+    auto& [a, total] = per_second[call.at.count() / 1000];
+    a += call.on_a ? 1 : 0;
+    ++total;
+  }
+  std::printf(
+      "\n[nats outage drill] A times out during [5 s, 13 s) (ExecResults over NATS); "
+      "timeout_ms 2000, half_open_max_calls 2, success_threshold 2\n");
+  std::printf("[nats outage drill] second  attempts_on_A  decisions\n");
+  for (const auto& [second, counts] : per_second) {
+    std::printf("[nats outage drill] %6lld  %13d  %9d\n", static_cast<long long>(second),
+                counts.first, counts.second);
+  }
+  std::printf("[nats outage drill] A's states seen by the router:");
+  for (const Seen& s : seen)
+    std::printf(" %lld:%s", static_cast<long long>(s.at.count()), s.state.c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+
+  // The threshold: the router's open after the outage began (observed by the monitor, so at
+  // most one poll after the transition).
+  auto opened = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
+    return s.at >= outage_start && s.state == "open";
+  });
+  ASSERT_NE(opened, seen.end()) << "A never opened";
+  const milliseconds open_at = opened->at;
+  EXPECT_LT(open_at, outage_start + milliseconds(1000));  // 5 timeouts at ~100 A-calls/s
+  for (milliseconds window = open_at + milliseconds(1); window < outage_end;
+       window += milliseconds(100)) {
+    const int on_a = static_cast<int>(std::count_if(calls.begin(), calls.end(), [&](const Call& c) {
+      return c.on_a && c.at >= window && c.at < window + milliseconds(kTimeoutMs) &&
+             c.at < outage_end;
+    }));
+    EXPECT_LE(on_a, kMaxCalls) << "A chosen " << on_a << " times in the " << kTimeoutMs
+                               << " ms from " << window.count() << " ms";
+  }
+  int first_second_after_open = 0;
+  for (const Call& call : calls) {
+    if (call.on_a && call.at > open_at && call.at <= open_at + milliseconds(1000)) {
+      ++first_second_after_open;
+    }
+  }
+  EXPECT_EQ(first_second_after_open, 0) << "A chosen within 1 s after opening (timeout_ms 2 s)";
+
+  // Recovery: the router closes A within timeout_ms + success_threshold probes of the outage
+  // end (probes 5 ms apart; the same 500 ms slack as OutageDrill, which here also covers the
+  // publish -> fan-out delay and the 10 ms monitor poll).
+  auto closed = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
+    return s.at >= outage_end && s.state == "closed";
+  });
+  ASSERT_NE(closed, seen.end()) << "A never recovered";
+  EXPECT_LE(closed->at, outage_end + milliseconds(kTimeoutMs) +
+                            milliseconds(5 * kSuccessThreshold) + milliseconds(500))
+      << "A closed at " << closed->at.count() << " ms";
+  // And is then chosen at its weight again: about half of the last 4 seconds.
+  int late_a = 0, late = 0;
+  for (const Call& call : calls) {
+    if (call.at >= milliseconds(16'000)) {
+      ++late;
+      late_a += call.on_a ? 1 : 0;
+    }
+  }
+  ASSERT_GT(late, 0);
+  EXPECT_NEAR(static_cast<double>(late_a) / late, 0.5, 0.1);
+  fv1::CircuitBreakerState final_state;
+  ASSERT_TRUE(state_of_a(&final_state));
+  EXPECT_EQ(final_state.state(), "closed");
   EXPECT_EQ(final_state.last_trigger_reason(), "timeout_elapsed");
 }
 
