@@ -21,9 +21,9 @@
 #include "config/config.h"
 #include "core/breaker_registry.h"
 #include "core/decider.h"
-#include "core/rate_limiter.h"
 #include "core/provider_health.h"
 #include "core/provider_stats.h"
+#include "core/rate_limiter.h"
 #include "core/snapshot.h"
 #include "core/sticky_table.h"
 #include "grpc/admin_grpc_service.h"
@@ -82,9 +82,9 @@ class Application {
   core::SnapshotHolder snapshots_;
   std::unique_ptr<service::PolicyRegistry> registry_;
   // Circuit breakers and EWMA statistics (POL §6, §8; issue #5), swept by breaker_sweeper_.
-  core::BreakerRegistry breakers_{clock_, snapshots_,
-                                  core::BreakerRegistryOptions{
-                                      static_cast<size_t>(config_.circuit_breaker.max_entries)}};
+  core::BreakerRegistry breakers_{
+      clock_, snapshots_,
+      core::BreakerRegistryOptions{static_cast<size_t>(config_.circuit_breaker.max_entries)}};
   core::ProviderStats statistics_{
       clock_, core::StatsOptions{config_.stats.ewma_alpha, config_.stats.min_samples,
                                  config_.stats.max_age_s}};

@@ -256,8 +256,7 @@ void DecideHandler::Handle(Worker& worker, natsMsg* msg) {
       Reply(subject, DecideProcessor::InternalErrorReply());
     } else if (delayer_ != nullptr && outcome.ok) {
       // [testing] decide_delay_ms: the successful reply leaves by a timer; intake goes on.
-      delayer_->Defer([this, to = std::string(subject), data = std::string(outcome.reply),
-                       ticket] {
+      delayer_->Defer([this, to = std::string(subject), data = std::string(outcome.reply), ticket] {
         Reply(to.c_str(), data);
         if (ticket) ticket->End();
       });

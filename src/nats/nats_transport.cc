@@ -70,12 +70,13 @@ absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
   if (config.nats.jetstream.enabled && config.nats.assignments.enabled) {
     // §6.2 assignment outbox; a "no stream" PubAck re-runs the ensure step when managing.
     std::function<void()> on_no_stream;
-    if (config.nats.jetstream.manage_streams) on_no_stream = [self] { self->RequestStreamEnsure(); };
+    if (config.nats.jetstream.manage_streams)
+      on_no_stream = [self] { self->RequestStreamEnsure(); };
     transport->assignments_ = std::make_unique<AssignmentPipeline>(
         config.nats, *transport->connection_, clock, transport->log_, std::move(on_no_stream));
     AssignmentPublisher* publisher = &transport->assignments_->publisher();
-    transport->processor_.SetAssignmentOutbox(&transport->assignments_->outbox(),
-                                              [publisher] { return publisher->ServerMaxPayload(); });
+    transport->processor_.SetAssignmentOutbox(
+        &transport->assignments_->outbox(), [publisher] { return publisher->ServerMaxPayload(); });
   }
   if (config.nats.decide.enabled) {
     transport->decide_ = std::make_unique<DecideHandler>(

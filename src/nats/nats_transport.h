@@ -142,7 +142,7 @@ class NatsTransport {
   std::unique_ptr<DlqPublisher> dlq_;
   std::unique_ptr<DecideHandler> decide_;
   std::unique_ptr<BackpressureResponder> status_responder_;  // S9
-  std::unique_ptr<ResultsPendingPoller> pending_poller_;      // §9 pending
+  std::unique_ptr<ResultsPendingPoller> pending_poller_;     // §9 pending
   // Assignment outbox + publisher (§6.2); after decide_ so that it is destroyed first.
   std::unique_ptr<AssignmentPipeline> assignments_;
   service::CorrelationStore* correlation_ = nullptr;

@@ -192,8 +192,7 @@ void AdminService::AuditBreaker(const AdminCaller& caller, std::string_view tena
 }
 
 void AdminService::AuditBreakerRejected(const AdminCaller& caller, std::string_view tenant_id,
-                                        std::string_view provider_id,
-                                        std::string_view target_state,
+                                        std::string_view provider_id, std::string_view target_state,
                                         const absl::Status& status) {
   AuditBreaker(caller, tenant_id, provider_id,
                target_state == "open" ? store::audit_action::kBreakerForce
@@ -209,8 +208,7 @@ absl::StatusOr<BreakerStateOutput> AdminService::ResetBreaker(const AdminCaller&
   const std::string_view action = target == core::BreakerTarget::kOpen
                                       ? store::audit_action::kBreakerForce
                                       : store::audit_action::kBreakerReset;
-  absl::StatusOr<core::BreakerSnapshot> snapshot =
-      breakers_->Reset(tenant_id, provider_id, target);
+  absl::StatusOr<core::BreakerSnapshot> snapshot = breakers_->Reset(tenant_id, provider_id, target);
   AuditBreaker(caller, tenant_id, provider_id, action, snapshot.status());
   if (!snapshot.ok()) return snapshot.status();
   core::BreakerEntry entry;

@@ -258,9 +258,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
   // token. DryRun skips it.
   if (!dry_run && backpressure_ != nullptr && backpressure_->Active()) {
     const int64_t ms = std::max<int64_t>(1, backpressure_->options().retry_after_ms);
-    out.status = MakeError(absl::StatusCode::kResourceExhausted,
-                           "router overloaded; retry after " + std::to_string(ms) + " ms",
-                           tag::kOverloaded);
+    out.status =
+        MakeError(absl::StatusCode::kResourceExhausted,
+                  "router overloaded; retry after " + std::to_string(ms) + " ms", tag::kOverloaded);
     AddErrorDetail(out.status, "retry_after_ms", std::to_string(ms));
     AddErrorDetail(out.status, "status", "active");
     std::string signals;
@@ -285,10 +285,10 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
     if (dry_run) {
       dry_run_limit = d;
     } else if (!d.allowed) {
-      out.status = MakeError(absl::StatusCode::kResourceExhausted,
-                             "tenant rate limit exceeded; retry after " +
-                                 std::to_string(d.retry_after_ms) + " ms",
-                             tag::kRateLimitExceeded);
+      out.status = MakeError(
+          absl::StatusCode::kResourceExhausted,
+          "tenant rate limit exceeded; retry after " + std::to_string(d.retry_after_ms) + " ms",
+          tag::kRateLimitExceeded);
       AddErrorDetail(out.status, "retry_after_ms", std::to_string(d.retry_after_ms));
       AddErrorDetail(out.status, "tenant_id", call.tenant_id);
       return out;
@@ -318,9 +318,9 @@ DecideOutput DecisionService::Run(const DecideCall& call, bool dry_run, DecideTe
   // Step 7: policy bucket (POL §7). A token taken here or at step 5 is not refunded when a later
   // step fails; idempotent replays take tokens too (grpc-api §3.1). DryRun peeks.
   if (limiter_ != nullptr && policy->rate_limit.enabled) {
-    const core::RateDecision d = CheckBucket(
-        {core::RateScope::kPolicy, call.tenant_id, policy_id},
-        {policy->rate_limit.requests_per_second, policy->rate_limit.burst}, dry_run);
+    const core::RateDecision d =
+        CheckBucket({core::RateScope::kPolicy, call.tenant_id, policy_id},
+                    {policy->rate_limit.requests_per_second, policy->rate_limit.burst}, dry_run);
     if (dry_run) {
       if (!dry_run_limit || (dry_run_limit->allowed && !d.allowed) ||
           (!d.allowed && d.retry_after_ms > dry_run_limit->retry_after_ms)) {

@@ -202,8 +202,7 @@ std::vector<MetricDef> Build() {
               {Enum("subscription", v::kNatsSubscription)}, kLater),
 
       // ---------------------------------------------------------------- JetStream (JSC, NATS)
-      Counter("router_jetstream_deliveries_total", "JetStream messages fetched.", {consumer},
-              kNow),
+      Counter("router_jetstream_deliveries_total", "JetStream messages fetched.", {consumer}, kNow),
       Counter("router_jetstream_redelivered_messages_total",
               "JetStream messages fetched with num_delivered > 1.", {consumer}, kNow),
       Counter("router_jetstream_ack_total", "JetStream ACKs sent.", {consumer}, kNow),
@@ -214,8 +213,7 @@ std::vector<MetricDef> Build() {
       Counter("router_jetstream_ack_failures_total", "JetStream ack operations that failed.",
               {consumer, Enum("op", v::kAckOp)}, kNow),
       Counter("router_jetstream_abandoned_total",
-              "Fetched messages given up without ACK, NAK or TERM (disconnect).", {consumer},
-              kNow),
+              "Fetched messages given up without ACK, NAK or TERM (disconnect).", {consumer}, kNow),
       Counter("router_jetstream_maxdeliver_exhausted_total", "Messages whose last delivery failed.",
               {consumer}, kNow),
       Gauge("router_jetstream_consumer_pending", "Consumer num_pending.", {consumer}, kLater),
@@ -273,8 +271,7 @@ std::vector<MetricDef> Build() {
               kNow),
       Counter("router_backpressure_events_total", "Backpressure state changes by state entered.",
               {Enum("event_type", v::kBackpressureEventType)}, kNow),
-      Counter("router_backpressure_recovery_total", "Backpressure returns to inactive.", {},
-              kNow),
+      Counter("router_backpressure_recovery_total", "Backpressure returns to inactive.", {}, kNow),
 
       // ---------------------------------------------------------------- policy store (STORE)
       Gauge("router_policy_store_policies", "Policies in the live snapshot.", {}, kNow),
