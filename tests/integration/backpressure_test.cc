@@ -363,6 +363,33 @@ TEST_F(BackpressureTest, Scenario13StatusFanIn) {
   ASSERT_TRUE(conn.Connect(nats_.url()).ok());
   // Every replica subscribes S9 once its connection is set up (readiness covers the decide
   // subscription; the status subscription is made in the same setup pass).
+  // Given: every replica's S9 subscription is live at the server (a replica reports ready once
+  // its setup pass ran, but the server may register the interest a moment later). Warm-up polls
+  // on their own inboxes until each node_id has answered once; only then is the one-request
+  // fan-in measured.
+  std::set<std::string> warmed;
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    natsInbox* probe_inbox = nullptr;
+                    natsSubscription* probe = nullptr;
+                    if (natsInbox_Create(&probe_inbox) != NATS_OK) return false;
+                    if (natsConnection_SubscribeSync(&probe, conn.nc(), probe_inbox) == NATS_OK &&
+                        natsConnection_PublishRequestString(conn.nc(), kStatusSubject, probe_inbox,
+                                                            "{}") == NATS_OK) {
+                      natsMsg* msg = nullptr;
+                      while (natsSubscription_NextMsg(&msg, probe, 200) == NATS_OK) {
+                        const std::string data(natsMsg_GetData(msg),
+                                               static_cast<size_t>(natsMsg_GetDataLength(msg)));
+                        natsMsg_Destroy(msg);
+                        warmed.insert(JsonField(data, {"data", "node_id"}));
+                      }
+                    }
+                    natsSubscription_Destroy(probe);
+                    natsInbox_Destroy(probe_inbox);
+                    return warmed.size() == 3;
+                  },
+                  20s, "every replica answered S9 once")
+                  .ok());
   natsInbox* inbox = nullptr;
   ASSERT_EQ(natsInbox_Create(&inbox), NATS_OK);
   natsSubscription* sub = nullptr;
