@@ -316,7 +316,8 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
     } else if (outbox_ != nullptr) {
       return PushAssignment(message, w, decision, std::move(slot), idem_slot);
     } else {
-      // TODO(#4): hand the ExecAssignment to the outbox (§5.1, §6.2) instead.
+      // A processor without an outbox (standalone use, e.g. unit tests; the transport always
+      // sets one) cannot store the assignment: say so instead of pretending.
       absl::Status unavailable =
           MakeError(absl::StatusCode::kUnavailable, kNoPublishingMessage, kUnavailableTag);
       AddErrorDetail(unavailable, "reason", "assignment_publishing_unavailable");
