@@ -131,7 +131,10 @@ bool MaxDeliverAdvisory::Handle(std::string_view advisory_json) {
     if (!tenant && body_doc["tenant_id"].get(t) == simdjson::SUCCESS) tenant = std::string(t);
   }
   MaxDeliverEnvelope e;
-  e.original_subject = subject != nullptr ? subject : source->subject;
+  // Both arms as views: a `const char*` / std::string ternary would build a temporary string
+  // and leave the view dangling (found by ASan).
+  e.original_subject =
+      subject != nullptr ? std::string_view(subject) : std::string_view(source->subject);
   e.body = body;
   e.last_error = "ack_wait_expired";
   e.tenant_id = tenant ? &*tenant : nullptr;
