@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "nats_decide.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ using router::routerctl::BreakerArgs;
 using router::routerctl::DecideArgs;
 using router::routerctl::GlobalOptions;
 using router::routerctl::HealthArgs;
+using router::routerctl::NatsDecideArgs;
 using router::routerctl::OutcomeArgs;
 using router::routerctl::PolicyArgs;
 using router::routerctl::Session;
@@ -122,6 +124,28 @@ int Main(int argc, char** argv) {
   CLI::App* status =
       app.add_subcommand("status", "RouterAdmin.GetCheckpointStatus and GetValidatorsHealth");
 
+  CLI::App* nats = app.add_subcommand("nats", "the NATS transport (nats-contracts.md)");
+  nats->require_subcommand(1);
+  NatsDecideArgs nats_args;
+  if (const char* url = std::getenv(router::routerctl::kNatsUrlEnv); url != nullptr && *url) {
+    nats_args.url = url;
+  }
+  CLI::App* nats_decide =
+      nats->add_subcommand("decide", "one decide over NATS request/reply; prints the JSON reply");
+  nats_decide->add_option("--nats-url", nats_args.url, "NATS server URL")->capture_default_str();
+  nats_decide->add_option("--subject", nats_args.subject, "decide subject")->capture_default_str();
+  nats_decide->add_option("--request-id", nats_args.request_id, "default routerctl-<unix ms>");
+  nats_decide->add_option("--policy", nats_args.policy_id, "policy id (default \"default\")");
+  nats_decide->add_option("--task-type", nats_args.task_type, "task.type")->capture_default_str();
+  nats_decide->add_option("--payload-ref", nats_args.payload_ref, "task.payload_ref")
+      ->capture_default_str();
+  nats_decide->add_option("--metadata", nats_args.metadata, "metadata entry KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  nats_decide->add_flag("--push", nats_args.push_assignment,
+                        "push_assignment: publish an ExecAssignment to JetStream");
+  nats_decide->add_option("--idempotency-key", nats_args.idempotency_key, "idempotency_key");
+  nats_decide->add_option("--trace-id", nats_args.trace_id, "trace_id");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +166,7 @@ int Main(int argc, char** argv) {
   if (assignment_get->parsed()) return RunAssignmentGet(session, assignment_args);
   if (health->parsed()) return RunHealth(session, health_args);
   if (status->parsed()) return RunStatus(session);
+  if (nats_decide->parsed()) return RunNatsDecide(session, nats_args);
   return router::routerctl::UsageError("unknown command");
 }
 
