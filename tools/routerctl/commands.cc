@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <type_traits>
 
 #include "error_report.h"
 #include "output.h"
@@ -11,6 +12,7 @@ namespace router::routerctl {
 namespace {
 
 namespace pb = beamline::flow::v1;
+using Admin = pb::RouterAdmin::Stub;
 
 std::string Message(const absl::Status& status) {
   return std::string(status.message().data(), status.message().size());
@@ -114,6 +116,41 @@ std::string HealthStatusName(int status) {
   }
 }
 
+// One unary call on `stub` (Router or RouterAdmin) with a fresh context (the admin key on admin
+// calls); on failure the error report is printed and its exit code returned, else kExitOk.
+template <typename Stub, typename Request, typename Response>
+int Call(Session& session, Stub& stub,
+         grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+         const Request& request, Response* response) {
+  constexpr bool kAdmin = std::is_same_v<Stub, Admin>;
+  auto context = session.connection().NewContext(kAdmin);
+  grpc::Status status = (stub.*rpc)(context.get(), request, response);
+  if (!status.ok()) return session.RpcError(status, *context, kAdmin);
+  return kExitOk;
+}
+
+template <typename Request, typename Response>
+int CallAdmin(Session& session,
+              grpc::Status (Admin::*rpc)(grpc::ClientContext*, const Request&, Response*),
+              const Request& request, Response* response) {
+  return Call(session, session.connection().admin(), rpc, request, response);
+}
+
+// `{"tenant_id": <tenant>, "<key>": [<message>, ...]}` (list commands with --json).
+template <typename Messages>
+void EmitTenantList(const Session& session, const char* key, const Messages& messages) {
+  EmitJson([&](JsonWriter& writer) {
+    writer.StartObject();
+    writer.Key("tenant_id");
+    WriteJsonString(session.options().tenant, writer);
+    writer.Key(key);
+    writer.StartArray();
+    for (const auto& message : messages) WriteMessageJson(message, writer);
+    writer.EndArray();
+    writer.EndObject();
+  });
+}
+
 }  // namespace
 
 int UsageError(const std::string& message) {
@@ -175,10 +212,10 @@ int RunReportOutcome(Session& session, const OutcomeArgs& args) {
   request.set_cost(args.cost);
   request.set_error_code(args.error_code);
   pb::ReportOutcomeResponse response;
-  auto context = session.connection().NewContext(/*admin=*/false);
-  grpc::Status status =
-      session.connection().router().ReportOutcome(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, false);
+  if (int rc = Call(session, session.connection().router(), &pb::Router::Stub::ReportOutcome,
+                    request, &response);
+      rc != kExitOk)
+    return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) { WriteMessageJson(response, writer); });
   } else {
@@ -201,9 +238,7 @@ int RunDryRun(Session& session, const DecideArgs& args) {
     request.set_policy_json(*document);
   }
   pb::DryRunResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status = session.connection().admin().DryRun(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::DryRun, request, &response); rc != kExitOk) return rc;
   const std::string code_name = StatusCodeName(response.status_code());
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) {
@@ -257,18 +292,14 @@ int RunPolicyApply(Session& session, const PolicyArgs& args) {
   upsert.mutable_policy()->set_policy_json(*document);
   upsert.mutable_policy()->set_version(args.expect_version);
   pb::UpsertPolicyResponse upsert_response;
-  auto upsert_context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().UpsertPolicy(upsert_context.get(), upsert, &upsert_response);
-  if (!status.ok()) return session.RpcError(status, *upsert_context, true);
+  if (int rc = CallAdmin(session, &Admin::UpsertPolicy, upsert, &upsert_response); rc != kExitOk)
+    return rc;
 
   pb::GetPolicyRequest get;
   get.set_tenant_id(session.options().tenant);
   get.set_policy_id(policy_id);
   pb::GetPolicyResponse get_response;
-  auto get_context = session.connection().NewContext(/*admin=*/true);
-  status = session.connection().admin().GetPolicy(get_context.get(), get, &get_response);
-  if (!status.ok()) return session.RpcError(status, *get_context, true);
+  if (int rc = CallAdmin(session, &Admin::GetPolicy, get, &get_response); rc != kExitOk) return rc;
 
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) {
@@ -300,9 +331,7 @@ int RunPolicyGet(Session& session, const PolicyArgs& args) {
   request.set_tenant_id(session.options().tenant);
   request.set_policy_id(args.policy_id);
   pb::GetPolicyResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status = session.connection().admin().GetPolicy(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::GetPolicy, request, &response); rc != kExitOk) return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) { WriteMessageJson(response.policy(), writer); });
   } else if (args.document_only) {
@@ -328,21 +357,10 @@ int RunPolicyList(Session& session) {
   pb::ListPoliciesRequest request;
   request.set_tenant_id(session.options().tenant);
   pb::ListPoliciesResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().ListPolicies(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::ListPolicies, request, &response); rc != kExitOk)
+    return rc;
   if (session.options().json) {
-    EmitJson([&](JsonWriter& writer) {
-      writer.StartObject();
-      writer.Key("tenant_id");
-      WriteJsonString(session.options().tenant, writer);
-      writer.Key("policies");
-      writer.StartArray();
-      for (const auto& policy : response.policies()) WriteMessageJson(policy, writer);
-      writer.EndArray();
-      writer.EndObject();
-    });
+    EmitTenantList(session, "policies", response.policies());
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const auto& policy : response.policies()) {
@@ -359,10 +377,8 @@ int RunPolicyDelete(Session& session, const PolicyArgs& args) {
   request.set_tenant_id(session.options().tenant);
   request.set_policy_id(args.policy_id);
   pb::DeletePolicyResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().DeletePolicy(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::DeletePolicy, request, &response); rc != kExitOk)
+    return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) {
       writer.StartObject();
@@ -390,21 +406,12 @@ int RunBreakerList(Session& session, const BreakerArgs& args) {
   request.set_tenant_id(session.options().tenant);
   request.set_provider_id(args.provider_id);
   pb::GetCircuitBreakerStatesResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().GetCircuitBreakerStates(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::GetCircuitBreakerStates, request, &response);
+      rc != kExitOk) {
+    return rc;
+  }
   if (session.options().json) {
-    EmitJson([&](JsonWriter& writer) {
-      writer.StartObject();
-      writer.Key("tenant_id");
-      WriteJsonString(session.options().tenant, writer);
-      writer.Key("states");
-      writer.StartArray();
-      for (const auto& state : response.states()) WriteMessageJson(state, writer);
-      writer.EndArray();
-      writer.EndObject();
-    });
+    EmitTenantList(session, "states", response.states());
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : response.states()) {
@@ -428,10 +435,8 @@ int RunBreakerReset(Session& session, const BreakerArgs& args) {
   request.set_provider_id(args.provider_id);
   request.set_target_state(args.target_state);
   pb::ResetCircuitBreakerResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().ResetCircuitBreaker(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::ResetCircuitBreaker, request, &response); rc != kExitOk)
+    return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) { WriteMessageJson(response, writer); });
   } else {
@@ -453,10 +458,8 @@ int RunAssignmentGet(Session& session, const AssignmentArgs& args) {
   request.set_assignment_id(args.assignment_id);
   request.set_request_id(args.request_id);
   pb::GetAssignmentResponse response;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status =
-      session.connection().admin().GetAssignment(context.get(), request, &response);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::GetAssignment, request, &response); rc != kExitOk)
+    return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) { WriteMessageJson(response.assignment(), writer); });
   } else {
@@ -469,15 +472,15 @@ int RunAssignmentGet(Session& session, const AssignmentArgs& args) {
 
 int RunStatus(Session& session) {
   pb::GetCheckpointStatusResponse checkpoint;
-  auto context = session.connection().NewContext(/*admin=*/true);
-  grpc::Status status = session.connection().admin().GetCheckpointStatus(
-      context.get(), pb::GetCheckpointStatusRequest(), &checkpoint);
-  if (!status.ok()) return session.RpcError(status, *context, true);
+  if (int rc = CallAdmin(session, &Admin::GetCheckpointStatus, pb::GetCheckpointStatusRequest(),
+                         &checkpoint);
+      rc != kExitOk)
+    return rc;
   pb::GetValidatorsHealthResponse validators;
-  auto health_context = session.connection().NewContext(/*admin=*/true);
-  status = session.connection().admin().GetValidatorsHealth(
-      health_context.get(), pb::GetValidatorsHealthRequest(), &validators);
-  if (!status.ok()) return session.RpcError(status, *health_context, true);
+  if (int rc = CallAdmin(session, &Admin::GetValidatorsHealth, pb::GetValidatorsHealthRequest(),
+                         &validators);
+      rc != kExitOk)
+    return rc;
   if (session.options().json) {
     EmitJson([&](JsonWriter& writer) {
       writer.StartObject();
