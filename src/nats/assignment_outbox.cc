@@ -101,7 +101,10 @@ void AssignmentOutbox::Slot::Release() {
 
 AssignmentOutbox::AssignmentOutbox(OutboxOptions options, const Clock& clock, OutboxSender& sender,
                                    OutboxHooks hooks)
-    : options_(std::move(options)), clock_(clock), sender_(sender), hooks_(std::move(hooks)) {}
+    : options_(std::move(options)), clock_(clock), sender_(sender), hooks_(std::move(hooks)) {
+  by_id_.reserve(std::min<size_t>(options_.capacity, 1 << 16));
+  by_token_.reserve(std::min<size_t>(options_.max_outstanding, 1 << 16));
+}
 
 AssignmentOutbox::~AssignmentOutbox() {
   {
@@ -129,43 +132,48 @@ void AssignmentOutbox::ReleaseSlot() {
   if (reserved_ > 0) --reserved_;
 }
 
+void AssignmentOutbox::Park(Entry& e, Waiter waiter, MonoTime now) {
+  waiters_.push_back(
+      ParkedWaiter{std::move(waiter), now, now + Ms(options_.publish_timeout_ms), &e});
+  e.waiters.push_back(std::prev(waiters_.end()));
+}
+
 void AssignmentOutbox::Enqueue(Slot slot, OutboxMessage message, Waiter waiter) {
-  const MonoTime now = clock_.MonoNow();
-  std::string tenant = message.tenant_id;
+  auto shared = std::make_shared<const OutboxMessage>(std::move(message));
   {
     absl::MutexLock lock(&mu_);
+    const MonoTime now = clock_.MonoNow();
     if (slot.owner_ == this) {
       slot.owner_ = nullptr;  // consumed: the entry takes the reserved place
       if (reserved_ > 0) --reserved_;
     }
-    Entry e;
+    Entry& e = entries_.emplace_back();
+    e.self = std::prev(entries_.end());
+    e.seq = next_seq_++;
     e.created = now;
     e.due = now;
-    if (waiter) {
-      e.waiters.push_back(
-          ParkedWaiter{std::move(waiter), now, now + Ms(options_.publish_timeout_ms)});
-    }
-    const std::string id = message.assignment_id;
-    e.message = std::make_shared<const OutboxMessage>(std::move(message));
-    entries_.push_back(std::move(e));
-    by_id_[id] = std::prev(entries_.end());
+    e.message = shared;
+    e.place = Place::kReadyNew;
+    ready_new_.PushBack(&e);
+    if (waiter) Park(e, std::move(waiter), now);
+    const std::string_view id = e.message->assignment_id;
+    // A second live entry with the same id takes over the id (its key must view its own copy).
+    by_id_.erase(id);
+    by_id_.emplace(id, &e);
     wake_ = true;
   }
-  if (hooks_.on_enqueued) hooks_.on_enqueued(tenant);
+  if (hooks_.on_enqueued) hooks_.on_enqueued(shared->tenant_id);
 }
 
 bool AssignmentOutbox::Wait(std::string_view assignment_id, Waiter waiter) {
-  const MonoTime now = clock_.MonoNow();
   {
     absl::MutexLock lock(&mu_);
-    const std::string id(assignment_id);
-    if (auto it = by_id_.find(id); it != by_id_.end()) {
-      it->second->waiters.push_back(
-          ParkedWaiter{std::move(waiter), now, now + Ms(options_.publish_timeout_ms)});
+    if (auto it = by_id_.find(assignment_id); it != by_id_.end()) {
+      Park(*it->second, std::move(waiter), clock_.MonoNow());
       wake_ = true;
       return true;
     }
-    if (retained_.find(id) == retained_.end()) return false;
+    if (retained_.find(assignment_id) == retained_.end()) return false;
   }
   WaitResult r;
   r.published = true;
@@ -176,34 +184,70 @@ bool AssignmentOutbox::Wait(std::string_view assignment_id, Waiter waiter) {
 
 int64_t AssignmentOutbox::RetryAfterMs(const Entry& e, MonoTime now) const {
   int64_t ms = options_.publish_timeout_ms;
-  if (e.state == State::kQueued && e.due > now) ms = ToMs(e.due - now);
+  if (e.place != Place::kInFlight && e.due > now) ms = ToMs(e.due - now);
   return std::clamp<int64_t>(ms, std::min(kMinRetryAfterMs, options_.publish_timeout_ms),
                              options_.publish_timeout_ms);
 }
 
 void AssignmentOutbox::AnswerWaiters(Entry& e, bool published, MonoTime now, Effects& fx) {
-  for (auto& w : e.waiters) {
+  for (WaiterList::iterator w : e.waiters) {
     WaitResult r;
     r.published = published;
     r.retry_after_ms = published ? 0 : RetryAfterMs(e, now);
-    r.waited_seconds = Seconds(now - w.parked_at);
-    fx.replies.emplace_back(std::move(w.waiter), r);
+    r.waited_seconds = Seconds(now - w->parked_at);
+    fx.replies.emplace_back(std::move(w->waiter), r);
+    waiters_.erase(w);
   }
   e.waiters.clear();
 }
 
-void AssignmentOutbox::Finish(EntryList::iterator it, AssignmentFate fate, uint64_t seq,
-                              MonoTime now, Effects& fx) {
-  Entry& e = *it;
-  if (e.state == State::kInFlight) {
-    by_token_.erase(e.token);
-    if (outstanding_ > 0) --outstanding_;
+void AssignmentOutbox::Unplace(Entry& e) {
+  switch (e.place) {
+    case Place::kReadyNew:
+      ready_new_.Erase(&e);
+      break;
+    case Place::kReadyAgain:
+      ready_again_.Erase(&e);
+      break;
+    case Place::kRetryWait:
+      retry_wait_.Erase(&e);
+      break;
+    case Place::kInFlight:
+      in_flight_.Erase(&e);
+      by_token_.erase(e.token);
+      if (outstanding_ > 0) --outstanding_;
+      break;
+    case Place::kNone:
+      break;
   }
+  e.place = Place::kNone;
+}
+
+void AssignmentOutbox::MakeReadyAgain(Entry& e) {
+  Unplace(e);
+  e.place = Place::kReadyAgain;
+  ready_again_.Push(&e);
+}
+
+void AssignmentOutbox::WaitForRetry(Entry& e) {
+  Unplace(e);
+  e.place = Place::kRetryWait;
+  retry_wait_.Push(&e);
+}
+
+AssignmentOutbox::Entry* AssignmentOutbox::PopReady() {
+  Entry* fresh = ready_new_.front();
+  Entry* again = ready_again_.empty() ? nullptr : ready_again_.top();
+  Entry* e = (again != nullptr && (fresh == nullptr || again->seq < fresh->seq)) ? again : fresh;
+  if (e != nullptr) Unplace(*e);
+  return e;
+}
+
+void AssignmentOutbox::Finish(Entry& e, AssignmentFate fate, uint64_t seq, MonoTime now,
+                              Effects& fx) {
+  Unplace(e);
   const bool stored = IsStored(fate);
-  if (!stored) {
-    e.state = State::kQueued;
-    e.due = now;  // no next send: waiters get retry_after = publish_timeout_ms
-  }
+  if (!stored) e.due = now;  // no next send: waiters get retry_after = publish_timeout_ms
   AnswerWaiters(e, stored, now, fx);
   FateEvent ev;
   ev.assignment_id = e.message->assignment_id;
@@ -214,76 +258,89 @@ void AssignmentOutbox::Finish(EntryList::iterator it, AssignmentFate fate, uint6
   ev.attempts = e.attempts;
   ev.age_seconds = Seconds(now - e.created);
   fx.fates.push_back(std::move(ev));
+  const std::string_view id = e.message->assignment_id;
   if (stored) {
     fx.publish_latencies.push_back(Seconds(now - e.created));
-    RetainedEntry r;
+    if (auto old = retained_.find(id); old != retained_.end()) EraseRetained(old->second);
+    RetainedEntry& r = retained_.try_emplace(id).first->second;
     r.message = e.message;
     r.first_send = e.created;
     r.until = now + Ms(options_.retain_after_ack_ms);
-    retained_[e.message->assignment_id] = std::move(r);
+    retained_expiry_.PushBack(&r);
   } else {
     fx.logs.emplace_back(std::string(AssignmentFateName(fate)), e.message->assignment_id);
   }
-  by_id_.erase(e.message->assignment_id);
-  entries_.erase(it);
+  if (auto it = by_id_.find(id); it != by_id_.end() && it->second == &e) by_id_.erase(it);
+  entries_.erase(e.self);
   wake_ = true;
 }
 
-void AssignmentOutbox::AttemptFailed(EntryList::iterator it, PublishError error, MonoTime now,
-                                     Effects& fx) {
-  Entry& e = *it;
-  if (e.state == State::kInFlight) {
-    by_token_.erase(e.token);
-    if (outstanding_ > 0) --outstanding_;
-    e.state = State::kQueued;
+void AssignmentOutbox::EraseRetained(RetainedEntry& r) {
+  if (RetainedQueue::Contains(&r)) {
+    if (r.resend_pending && r.token == 0) {
+      retained_resend_.Erase(&r);
+    } else {
+      retained_expiry_.Erase(&r);
+    }
   }
+  if (r.token != 0 && outstanding_ > 0) --outstanding_;
+  // The key views r.message: erase by the key's own address.
+  auto message = r.message;  // keeps the key alive during the erase
+  retained_.erase(std::string_view(message->assignment_id));
+}
+
+void AssignmentOutbox::AttemptFailed(Entry& e, PublishError error, MonoTime now, Effects& fx) {
+  if (e.place == Place::kInFlight) Unplace(e);
   e.last_error = error;
   if (!IsRetryable(error)) {
-    Finish(it, AssignmentFate::kFailed, 0, now, fx);
+    Finish(e, AssignmentFate::kFailed, 0, now, fx);
     return;
   }
   if (!options_.immediate && e.attempts >= options_.max_attempts) {
-    Finish(it, AssignmentFate::kRetriesExhausted, 0, now, fx);
+    Finish(e, AssignmentFate::kRetriesExhausted, 0, now, fx);
     return;
   }
   e.due = now + Ms(RetryDelayMs(options_.retry_base_ms, options_.retry_max_ms,
                                 std::max(e.attempts, 1), core::NextU64()));
+  WaitForRetry(e);
   fx.retries.push_back(error);
 }
 
 void AssignmentOutbox::OnResult(std::string_view assignment_id, uint64_t token,
                                 const PubAckResult& result) {
-  const MonoTime now = clock_.MonoNow();
   Effects fx;
   {
     absl::MutexLock lock(&mu_);
+    const MonoTime now = clock_.MonoNow();
     auto it = by_token_.find(token);
     if (it != by_token_.end()) {
-      EntryList::iterator entry = it->second;
+      Entry& entry = *it->second;
       if (result.ok) {
         Finish(entry, result.duplicate ? AssignmentFate::kDeduplicated : AssignmentFate::kPublished,
                result.stream_seq, now, fx);
       } else {
         AttemptFailed(entry, result.error, now, fx);
       }
-    } else {
-      const std::string id(assignment_id);
-      if (auto r = retained_.find(id); r != retained_.end() && r->second.token == token) {
-        // Re-send of a retained entry after a reconnect (§6.2).
-        r->second.token = 0;
-        if (outstanding_ > 0) --outstanding_;
-        if (result.ok) {
-          r->second.resend_pending = false;
-          r->second.until = now + Ms(options_.retain_after_ack_ms);
-          if (!result.duplicate) fx.logs.emplace_back("restored", id);
-        }
-      } else if (result.ok) {
-        // A late positive result of an attempt that timed out or was cut: stored after all.
-        if (auto live = by_id_.find(id); live != by_id_.end()) {
-          Finish(live->second,
-                 result.duplicate ? AssignmentFate::kDeduplicated : AssignmentFate::kPublished,
-                 result.stream_seq, now, fx);
-        }
+    } else if (auto r = retained_.find(assignment_id);
+               r != retained_.end() && r->second.token == token) {
+      // Re-send of a retained entry after a reconnect (§6.2).
+      RetainedEntry& re = r->second;
+      re.token = 0;
+      if (outstanding_ > 0) --outstanding_;
+      if (result.ok) {
+        re.resend_pending = false;
+        re.until = now + Ms(options_.retain_after_ack_ms);
+        retained_expiry_.PushBack(&re);
+        if (!result.duplicate) fx.logs.emplace_back("restored", std::string(assignment_id));
+      } else {
+        retained_resend_.PushBack(&re);  // still pending: sent again
+      }
+    } else if (result.ok) {
+      // A late positive result of an attempt that timed out or was cut: stored after all.
+      if (auto live = by_id_.find(assignment_id); live != by_id_.end()) {
+        Finish(*live->second,
+               result.duplicate ? AssignmentFate::kDeduplicated : AssignmentFate::kPublished,
+               result.stream_seq, now, fx);
       }
     }
     wake_ = true;
@@ -292,109 +349,111 @@ void AssignmentOutbox::OnResult(std::string_view assignment_id, uint64_t token,
 }
 
 void AssignmentOutbox::SetConnected(bool connected) {
-  const MonoTime now = clock_.MonoNow();
   absl::MutexLock lock(&mu_);
+  const MonoTime now = clock_.MonoNow();
   if (connected_ == connected) return;
   connected_ = connected;
   wake_ = true;
   if (connected) return;
   // Attempts cut by the disconnect are not counted; their results are ignored unless positive.
-  for (auto& e : entries_) {
-    if (e.state != State::kInFlight) continue;
-    by_token_.erase(e.token);
-    if (outstanding_ > 0) --outstanding_;
-    e.state = State::kQueued;
+  // They are due again at once, in FIFO order with the rest.
+  while (!in_flight_.empty()) {
+    Entry& e = *in_flight_.front();
     e.attempts = std::max(e.attempts - 1, 0);
     e.due = now;
+    MakeReadyAgain(e);
   }
   const MonoTime horizon = Ms(options_.duplicate_window_ms - kResendMarginMs);
   for (auto& [id, r] : retained_) {
+    const bool was_queued = RetainedQueue::Contains(&r);
+    const bool was_pending = r.resend_pending;
     if (r.token != 0) {
       r.token = 0;
       if (outstanding_ > 0) --outstanding_;
     }
     if (now - r.first_send < horizon) r.resend_pending = true;
+    if (!r.resend_pending) continue;  // stays in retained_expiry_
+    if (was_queued) {
+      if (was_pending) continue;  // already waiting in retained_resend_
+      retained_expiry_.Erase(&r);
+    }
+    retained_resend_.PushBack(&r);
   }
 }
 
 MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
-  MonoTime next = MonoTime::max();
   const MonoTime max_age = Ms(options_.max_age_ms);
   const bool dropping = shutdown_deadline_ && now >= *shutdown_deadline_;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    auto cur = it++;
-    Entry& e = *cur;
-    if (dropping) {
-      Finish(cur, AssignmentFate::kShutdownDropped, 0, now, fx);
-      continue;
-    }
-    if (now - e.created >= max_age) {
-      Finish(cur, AssignmentFate::kExpired, 0, now, fx);
-      continue;
-    }
-    if (e.state == State::kInFlight && now >= e.attempt_deadline) {
-      const std::string id = e.message->assignment_id;
-      AttemptFailed(cur, PublishError::kTimeout, now, fx);
-      if (by_id_.find(id) == by_id_.end()) continue;  // it ended (cur is gone)
-    }
-    // Parked replies whose wait is over (§5.1).
-    for (size_t i = 0; i < e.waiters.size();) {
-      if (now >= e.waiters[i].deadline) {
-        WaitResult r;
-        r.published = false;
-        r.retry_after_ms = RetryAfterMs(e, now);
-        r.waited_seconds = Seconds(now - e.waiters[i].parked_at);
-        fx.replies.emplace_back(std::move(e.waiters[i].waiter), r);
-        e.waiters.erase(e.waiters.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        next = std::min(next, e.waiters[i].deadline);
-        ++i;
-      }
-    }
-    if (e.state == State::kQueued && connected_ && now >= e.due &&
-        outstanding_ < options_.max_outstanding) {
-      e.state = State::kInFlight;
-      ++e.attempts;
-      e.token = next_token_++;
-      e.attempt_deadline = now + Ms(options_.pub_ack_timeout_ms);
-      by_token_[e.token] = cur;
-      ++outstanding_;
-      fx.sends.emplace_back(e.token, e.message);
-    }
-    if (e.state == State::kInFlight) {
-      next = std::min(next, e.attempt_deadline);
-    } else if (connected_ && outstanding_ < options_.max_outstanding) {
-      next = std::min(next, e.due);
-    }
-    next = std::min(next, e.created + max_age);
+  if (dropping) {
+    while (!entries_.empty())
+      Finish(entries_.front(), AssignmentFate::kShutdownDropped, 0, now, fx);
   }
-  for (auto it = retained_.begin(); it != retained_.end();) {
-    RetainedEntry& r = it->second;
-    if (r.resend_pending && connected_ && r.token == 0 && !dropping &&
-        outstanding_ < options_.max_outstanding) {
-      r.token = next_token_++;
-      ++outstanding_;
-      fx.sends.emplace_back(r.token, r.message);
-    }
-    if (!r.resend_pending && r.token == 0 && now >= r.until) {
-      it = retained_.erase(it);
-      continue;
-    }
-    if (!r.resend_pending && r.token == 0) next = std::min(next, r.until);
-    ++it;
+  // Expiry: entries_ is FIFO by creation, so only the oldest can be due.
+  while (!entries_.empty() && now - entries_.front().created >= max_age) {
+    Finish(entries_.front(), AssignmentFate::kExpired, 0, now, fx);
   }
+  // PubAck timeouts: in_flight_ is FIFO by send, i.e. by attempt deadline.
+  while (!in_flight_.empty() && now >= in_flight_.front()->attempt_deadline) {
+    AttemptFailed(*in_flight_.front(), PublishError::kTimeout, now, fx);
+  }
+  while (!retry_wait_.empty() && retry_wait_.top()->due <= now) MakeReadyAgain(*retry_wait_.top());
+  // Parked replies whose wait is over (§5.1); waiters_ is FIFO by deadline.
+  while (!waiters_.empty() && now >= waiters_.front().deadline) {
+    ParkedWaiter& w = waiters_.front();
+    Entry& e = *w.owner;
+    WaitResult r;
+    r.published = false;
+    r.retry_after_ms = RetryAfterMs(e, now);
+    r.waited_seconds = Seconds(now - w.parked_at);
+    fx.replies.emplace_back(std::move(w.waiter), r);
+    e.waiters.erase(std::find(e.waiters.begin(), e.waiters.end(), waiters_.begin()));
+    waiters_.pop_front();
+  }
+  if (connected_) {
+    // FIFO by creation over the new and the again-ready entries.
+    while (outstanding_ < options_.max_outstanding) {
+      Entry* e = PopReady();
+      if (e == nullptr) break;
+      e->place = Place::kInFlight;
+      ++e->attempts;
+      e->token = next_token_++;
+      e->attempt_deadline = now + Ms(options_.pub_ack_timeout_ms);
+      in_flight_.PushBack(e);
+      by_token_.emplace(e->token, e);
+      ++outstanding_;
+      fx.sends.emplace_back(e->token, e->message);
+    }
+    while (!dropping && outstanding_ < options_.max_outstanding && !retained_resend_.empty()) {
+      RetainedEntry* r = retained_resend_.PopFront();
+      r->token = next_token_++;
+      ++outstanding_;
+      fx.sends.emplace_back(r->token, r->message);
+    }
+  }
+  // Retention ends: retained_expiry_ is FIFO by `until`.
+  while (!retained_expiry_.empty() && now >= retained_expiry_.front()->until) {
+    EraseRetained(*retained_expiry_.front());
+  }
+
+  MonoTime next = MonoTime::max();
+  if (!entries_.empty()) next = std::min(next, entries_.front().created + max_age);
+  if (!in_flight_.empty()) next = std::min(next, in_flight_.front()->attempt_deadline);
+  if (!waiters_.empty()) next = std::min(next, waiters_.front().deadline);
+  if (connected_ && outstanding_ < options_.max_outstanding && !retry_wait_.empty()) {
+    next = std::min(next, retry_wait_.top()->due);
+  }
+  if (!retained_expiry_.empty()) next = std::min(next, retained_expiry_.front()->until);
   if (shutdown_deadline_ && !entries_.empty()) next = std::min(next, *shutdown_deadline_);
   return next;
 }
 
 MonoTime AssignmentOutbox::Pump() {
-  const MonoTime now = clock_.MonoNow();
   Effects fx;
   MonoTime next;
   {
     absl::MutexLock lock(&mu_);
     wake_ = false;
-    next = PumpLocked(now, fx);
+    next = PumpLocked(clock_.MonoNow(), fx);
   }
   Run(fx);
   return next;
@@ -405,20 +464,18 @@ void AssignmentOutbox::Run(Effects& fx) {
     std::optional<PublishError> error = sender_.Send(token, *message);
     if (!error) continue;
     // The send did not start: a disconnect is not counted as an attempt (§6.2).
-    const MonoTime now = clock_.MonoNow();
     Effects more;
     {
       absl::MutexLock lock(&mu_);
+      const MonoTime now = clock_.MonoNow();
       auto it = by_token_.find(token);
       if (it != by_token_.end()) {
-        EntryList::iterator entry = it->second;
+        Entry& entry = *it->second;
         if (*error == PublishError::kDisconnected) {
-          by_token_.erase(token);
-          if (outstanding_ > 0) --outstanding_;
-          entry->state = State::kQueued;
-          entry->attempts = std::max(entry->attempts - 1, 0);
-          entry->due = now + Ms(options_.retry_base_ms);
-          entry->last_error = *error;
+          entry.attempts = std::max(entry.attempts - 1, 0);
+          entry.due = now + Ms(options_.retry_base_ms);
+          entry.last_error = *error;
+          WaitForRetry(entry);
         } else {
           AttemptFailed(entry, *error, now, more);
         }
@@ -426,6 +483,7 @@ void AssignmentOutbox::Run(Effects& fx) {
                  r != retained_.end() && r->second.token == token) {
         r->second.token = 0;
         if (outstanding_ > 0) --outstanding_;
+        retained_resend_.PushBack(&r->second);  // still pending
       }
       wake_ = true;
     }

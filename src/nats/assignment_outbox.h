@@ -30,6 +30,8 @@
 //     `shutdown_dropped` (their waiters are answered not persisted).
 //
 // Driving: Pump() does the due work for Clock::MonoNow() and returns when it is next needed;
+// its cost is proportional to the work due (sends, timeouts, expiries), never to the depth:
+// the entries are kept in per-state indices (see Place below).
 // Start() runs it on an own thread (real time), tests call it directly with a FakeClock.
 // Thread-safety: thread-safe. Hooks, waiters and OutboxSender::Send are called without the
 // outbox lock held (a sender may report its result synchronously from Send).
@@ -49,6 +51,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
+#include "nats/outbox_index.h"
 
 namespace router::nats_adapter {
 
@@ -218,31 +221,60 @@ class AssignmentOutbox {
   const OutboxOptions& options() const { return options_; }
 
  private:
-  enum class State : uint8_t { kQueued, kInFlight };
+  // Where a live entry is (each place is one index; no pump scans all entries, §6.2 at rate):
+  //   kReadyNew    ready_new_:   never sent, FIFO by creation (O(1));
+  //   kReadyAgain  ready_again_: due again (retry time passed, attempt cut by a disconnect),
+  //                              min-heap by creation order, so sends stay FIFO across both;
+  //   kRetryWait   retry_wait_:  waiting for its next attempt, min-heap by due time;
+  //   kInFlight    in_flight_:   sent, no result yet, FIFO by send = by attempt deadline
+  //                              (+ by_token_ for the result);
+  //   kNone        ended (being finished).
+  // Every live entry is also in entries_ (FIFO by creation = by expiry time); parked waiters
+  // are in waiters_ (FIFO by park time = by deadline); retained entries in retained_expiry_
+  // (FIFO by retention end) or retained_resend_ (waiting for a re-send after a reconnect).
+  enum class Place : uint8_t { kReadyNew, kReadyAgain, kRetryWait, kInFlight, kNone };
+  struct Entry;
+  using EntryList = std::list<Entry>;
   struct ParkedWaiter {
     Waiter waiter;
     MonoTime parked_at;
     MonoTime deadline;
+    Entry* owner = nullptr;
   };
+  using WaiterList = std::list<ParkedWaiter>;
   struct Entry {
     std::shared_ptr<const OutboxMessage> message;
+    uint64_t seq = 0;  // creation order
     MonoTime created{};
-    State state = State::kQueued;
+    Place place = Place::kNone;
     int attempts = 0;    // counted sends
-    MonoTime due{};      // kQueued: next send
+    MonoTime due{};      // queued: next send
     uint64_t token = 0;  // kInFlight: current attempt
     MonoTime attempt_deadline{};
     std::optional<PublishError> last_error;
-    std::vector<ParkedWaiter> waiters;
+    std::vector<WaiterList::iterator> waiters;  // parked on this entry, in park order
+    EntryList::iterator self;
+    outbox_index::ListLink<Entry> queue_link;   // ready_new_ or in_flight_
+    size_t heap_pos = static_cast<size_t>(-1);  // ready_again_ or retry_wait_
+  };
+  struct BySeq {
+    bool operator()(const Entry& a, const Entry& b) const { return a.seq < b.seq; }
+  };
+  struct ByDue {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.due != b.due ? a.due < b.due : a.seq < b.seq;
+    }
   };
   struct RetainedEntry {
     std::shared_ptr<const OutboxMessage> message;
     MonoTime first_send{};
     MonoTime until{};
-    bool resend_pending = false;  // re-send after the reconnect
-    uint64_t token = 0;           // in-flight re-send, 0 = none
+    bool resend_pending = false;                 // re-send after the reconnect
+    uint64_t token = 0;                          // in-flight re-send, 0 = none
+    outbox_index::ListLink<RetainedEntry> link;  // retained_expiry_ or retained_resend_
   };
-  using EntryList = std::list<Entry>;
+  using EntryQueue = outbox_index::IntrusiveList<Entry, &Entry::queue_link>;
+  using RetainedQueue = outbox_index::IntrusiveList<RetainedEntry, &RetainedEntry::link>;
 
   // Deferred side effects, run after the lock is released.
   struct Effects {
@@ -256,12 +288,19 @@ class AssignmentOutbox {
 
   void ReleaseSlot();
   void Run(Effects& fx);  // outside the lock
-  void Finish(EntryList::iterator it, AssignmentFate fate, uint64_t seq, MonoTime now, Effects& fx)
+  void Finish(Entry& e, AssignmentFate fate, uint64_t seq, MonoTime now, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AttemptFailed(EntryList::iterator it, PublishError error, MonoTime now, Effects& fx)
+  void AttemptFailed(Entry& e, PublishError error, MonoTime now, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AnswerWaiters(Entry& e, bool published, MonoTime now, Effects& fx)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Park(Entry& e, Waiter waiter, MonoTime now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `e` out of its place (an in-flight attempt stops counting as outstanding).
+  void Unplace(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MakeReadyAgain(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WaitForRetry(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Entry* PopReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseRetained(RetainedEntry& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t RetryAfterMs(const Entry& e, MonoTime now) const;
   MonoTime PumpLocked(MonoTime now, Effects& fx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ThreadLoop();
@@ -271,14 +310,24 @@ class AssignmentOutbox {
   OutboxSender& sender_;
   const OutboxHooks hooks_;
 
+  // Time is read under mu_, so the FIFO indices ordered by "now + constant" stay sorted.
   mutable absl::Mutex mu_;
-  EntryList entries_ ABSL_GUARDED_BY(mu_);  // FIFO by creation
-  std::unordered_map<std::string, EntryList::iterator> by_id_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<uint64_t, EntryList::iterator> by_token_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<std::string, RetainedEntry> retained_ ABSL_GUARDED_BY(mu_);
+  EntryList entries_ ABSL_GUARDED_BY(mu_);  // every live entry, FIFO by creation
+  EntryQueue ready_new_ ABSL_GUARDED_BY(mu_);
+  outbox_index::IndexedHeap<Entry, BySeq, &Entry::heap_pos> ready_again_ ABSL_GUARDED_BY(mu_);
+  outbox_index::IndexedHeap<Entry, ByDue, &Entry::heap_pos> retry_wait_ ABSL_GUARDED_BY(mu_);
+  EntryQueue in_flight_ ABSL_GUARDED_BY(mu_);
+  WaiterList waiters_ ABSL_GUARDED_BY(mu_);
+  // Keys view the entries' own assignment_id.
+  std::unordered_map<std::string_view, Entry*> by_id_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, Entry*> by_token_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string_view, RetainedEntry> retained_ ABSL_GUARDED_BY(mu_);
+  RetainedQueue retained_expiry_ ABSL_GUARDED_BY(mu_);
+  RetainedQueue retained_resend_ ABSL_GUARDED_BY(mu_);
   size_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
   size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   std::optional<MonoTime> shutdown_deadline_ ABSL_GUARDED_BY(mu_);

@@ -380,5 +380,118 @@ TEST_F(OutboxTest, WaitOnRetainedEntryAnswersPublishedAtOnce) {
   EXPECT_FALSE(outbox->Wait("zz", [](const WaitResult&) {}));
 }
 
+// §6.2 FIFO with many entries: the pump sends in creation order across fresh entries and
+// entries whose retry time has passed, and a retried entry waits its backoff (100 ms +-20 %)
+// however many others pass it meanwhile. Every entry ends with exactly one fate.
+TEST_F(OutboxTest, ManyEntriesKeepFifoAcrossRetriesAndBackoff) {
+  OutboxOptions o;
+  o.capacity = 5000;
+  o.max_outstanding = 2000;
+  o.publish_timeout_ms = 60000;
+  Make(o);
+  auto id = [](int i) { return "a" + std::to_string(i); };
+  for (int i = 0; i < 1000; ++i) Push(id(i));
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(sender.sent[i].id, id(i));
+  // Even entries fail (retryable), odd ones are stored.
+  for (int i = 0; i < 1000; ++i) {
+    outbox->OnResult(id(i), sender.sent[i].token,
+                     i % 2 == 0 ? Err(PublishError::kNoResponders) : Ack(i + 1));
+  }
+  EXPECT_EQ(retries, 500);
+  EXPECT_EQ(outbox->Depth(), 500u);
+  for (int i = 1000; i < 2000; ++i) Push(id(i));
+  outbox->Pump();  // the new ones go out; the failed ones wait for their backoff
+  ASSERT_EQ(sender.sent.size(), 2000u);
+  for (int i = 1000; i < 2000; ++i) ASSERT_EQ(sender.sent[i].id, id(i));
+  for (int i = 1000; i < 2000; ++i) outbox->OnResult(id(i), sender.sent[i].token, Ack(i + 1));
+  Advance(79);  // < 100 ms - 20 %
+  EXPECT_EQ(sender.sent.size(), 2000u);
+  Advance(41);  // >= 100 ms + 20 %: every retry is due, sent oldest first
+  ASSERT_EQ(sender.sent.size(), 2500u);
+  for (int k = 0; k < 500; ++k) {
+    ASSERT_EQ(sender.sent[2000 + k].id, id(2 * k));
+    EXPECT_EQ(sender.sent[2000 + k].msg_id, id(2 * k));  // same Nats-Msg-Id on every attempt
+  }
+  for (int k = 0; k < 500; ++k) {
+    outbox->OnResult(id(2 * k), sender.sent[2000 + k].token, Ack(3000 + k));
+  }
+  EXPECT_EQ(outbox->Depth(), 0u);
+  EXPECT_EQ(outbox->Outstanding(), 0u);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(FateOf(id(i)), AssignmentFate::kPublished) << i;
+    ASSERT_EQ(replies[id(i)].size(), 1u) << i;
+    EXPECT_TRUE(replies[id(i)][0].published);
+  }
+  EXPECT_EQ(outbox->Retained(), 2000u);
+  Advance(1000);  // retain_after_ack_ms
+  EXPECT_EQ(outbox->Retained(), 0u);
+}
+
+// §6.2: an older entry whose retry became due goes before newer entries once a send slot
+// (max_outstanding) is free again.
+TEST_F(OutboxTest, DueRetriesGoBeforeNewerEntriesWhenSlotsFree) {
+  OutboxOptions o;
+  o.max_outstanding = 10;
+  o.publish_timeout_ms = 60000;
+  Make(o);
+  auto id = [](int i) { return "b" + std::to_string(i); };
+  for (int i = 0; i < 30; ++i) Push(id(i));
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    outbox->OnResult(id(i), sender.sent[i].token, Err(PublishError::kInsufficientResources));
+  }
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 20u);
+  for (int i = 10; i < 20; ++i) EXPECT_EQ(sender.sent[i].id, id(i));
+  Advance(120);  // retries due, but every send slot is taken
+  EXPECT_EQ(sender.sent.size(), 20u);
+  for (int i = 10; i < 20; ++i) outbox->OnResult(id(i), sender.sent[i].token, Ack(i));
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 30u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(sender.sent[20 + i].id, id(i));
+  for (int i = 20; i < 30; ++i) outbox->OnResult(id(i - 20), sender.sent[i].token, Ack(i));
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 40u);
+  for (int i = 30; i < 40; ++i) EXPECT_EQ(sender.sent[i].id, id(i - 10));
+}
+
+// §6.2: PubAck timeouts of many in-flight attempts fire in send order, each after exactly
+// pub_ack_timeout_ms; parked replies time out after publish_timeout_ms in park order (§5.1).
+TEST_F(OutboxTest, ManyTimeoutsFireInSendOrder) {
+  OutboxOptions o;
+  o.pub_ack_timeout_ms = 500;
+  o.publish_timeout_ms = 700;
+  o.max_attempts = 10;
+  Make(o);
+  auto id = [](int i) { return "c" + std::to_string(i); };
+  for (int i = 0; i < 100; ++i) Push(id(i));
+  outbox->Pump();
+  Advance(100);
+  for (int i = 100; i < 200; ++i) Push(id(i));
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 200u);
+  Advance(399);  // t = 499
+  EXPECT_EQ(retries, 0);
+  Advance(1);  // t = 500: the first hundred time out
+  EXPECT_EQ(retries, 100);
+  EXPECT_EQ(outbox->Outstanding(), 100u);
+  Advance(100);  // t = 600: the second hundred (and the first retries are not yet timed out)
+  EXPECT_EQ(retries, 200);
+  Advance(100);  // t = 700: the first hundred's replies time out, not the second's
+  int answered = 0;
+  for (int i = 0; i < 200; ++i) answered += static_cast<int>(replies[id(i)].size());
+  EXPECT_EQ(answered, 100);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(replies[id(i)].size(), 1u);
+    EXPECT_FALSE(replies[id(i)][0].published);
+  }
+  Advance(100);  // t = 800
+  for (int i = 100; i < 200; ++i) ASSERT_EQ(replies[id(i)].size(), 1u);
+  EXPECT_EQ(outbox->Depth(), 200u);  // the entries live on and keep being retried
+}
+
 }  // namespace
 }  // namespace router::nats_adapter
