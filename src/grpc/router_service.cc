@@ -11,6 +11,9 @@
 namespace router::grpc_adapter {
 namespace fv1 = beamline::flow::v1;
 
+// Metrics-only decide outcome (observability.md §3): the caller went away first.
+constexpr std::string_view kCancelledTag = "cancelled";
+
 std::optional<std::string_view> ProtoMapContext::Find(std::string_view key) const {
   // protobuf 3.21's Map has no heterogeneous lookup: the key is copied into a per-thread buffer,
   // which stops allocating once grown (keys past 15 bytes, e.g. previous_provider on the retry
@@ -67,6 +70,15 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
     arena_options.initial_block_size = sizeof(arena_block);
     google::protobuf::Arena arena(arena_options);
     fv1::RouteRequest& req = *google::protobuf::Arena::CreateMessage<fv1::RouteRequest>(&arena);
+    if ((request == nullptr || !request->Valid()) && context->IsCancelled()) {
+      // No request message because the client reset the stream (h2load cutting a timed run, a
+      // caller that gave up): `cancelled`, not a malformed request (observability.md §3).
+      absl::Status s =
+          MakeError(absl::StatusCode::kCancelled, "cancelled by the client", kCancelledTag);
+      decisions_.CountUndecodable(service::Transport::kGrpc, s);
+      reactor->Finish(ToGrpcStatus(s, context));
+      return reactor;
+    }
     if (!DecodeRequest(request, &req)) {
       absl::Status s =
           MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest);
