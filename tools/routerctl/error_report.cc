@@ -6,30 +6,14 @@
 #include "absl/strings/numbers.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "obs/metrics/label_values.h"
 
 namespace router::routerctl {
 
 std::string StatusCodeName(int code) {
-  static constexpr std::array<const char*, 17> kNames = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED",
-  };
-  if (code >= 0 && code < static_cast<int>(kNames.size())) return kNames[code];
+  // The canonical names, indexed by code, from the metrics label table (one spelling).
+  const auto& names = obs::values::kGrpcCode;
+  if (code >= 0 && code < static_cast<int>(std::size(names))) return std::string(names[code]);
   return "CODE_" + std::to_string(code);
 }
 
