@@ -1,0 +1,85 @@
+#pragma once
+// Probes of a running router process for integration tests: the HTTP endpoints of
+// observability.md §7 (`/ready`, `/metrics`), a value read from the Prometheus text exposition,
+// and the resident set size of a process (/proc/<pid>/status VmRSS), for the §12 scenarios that
+// watch readiness, metrics and memory (nats-contracts.md §12 scenarios 1, 23, 26, 28).
+// Header-only (uses cpp-httplib, which only the integration binary includes).
+// Thread-safety: every function is reentrant (each call opens its own connection).
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace router::testing {
+
+// The HTTP status of GET http://127.0.0.1:<port><path>; 0 when no response arrived.
+inline int HttpStatus(int port, const std::string& path) {
+  httplib::Client http("127.0.0.1", port);
+  http.set_connection_timeout(1, 0);
+  http.set_read_timeout(2, 0);
+  auto res = http.Get(path);
+  return res ? res->status : 0;
+}
+
+// The body of GET http://127.0.0.1:<port><path>; "" when no response arrived.
+inline std::string HttpBody(int port, const std::string& path) {
+  httplib::Client http("127.0.0.1", port);
+  http.set_connection_timeout(1, 0);
+  http.set_read_timeout(2, 0);
+  auto res = http.Get(path);
+  return res ? res->body : "";
+}
+
+// The value of the first exposition line of family `name` (exactly that name, then `{` or a
+// space) that contains every `labels` fragment (e.g. `outcome="published"`); -1 when absent.
+inline double MetricValue(const std::string& text, const std::string& name,
+                          const std::vector<std::string>& labels = {}) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind(name, 0) != 0) continue;
+    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
+      continue;
+    }
+    bool all = true;
+    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
+    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+// The sum over every line of family `name` (any labels); 0 when absent.
+inline double MetricSum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind(name, 0) != 0) continue;
+    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
+      continue;
+    }
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// VmRSS of process `pid` in kB (from /proc/<pid>/status); -1 when unreadable.
+inline long VmRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+}  // namespace router::testing
