@@ -11,6 +11,7 @@ namespace {
 
 constexpr int64_t kMinRetryAfterMs = 100;
 constexpr int64_t kResendMarginMs = 10000;  // duplicate window - 10 s (§6.2)
+constexpr int64_t kRetentionSlackMs = 50;
 
 MonoTime Ms(int64_t ms) { return std::chrono::milliseconds(ms); }
 double Seconds(MonoTime d) { return std::chrono::duration<double>(d).count(); }
@@ -140,6 +141,7 @@ void AssignmentOutbox::Park(Entry& e, Waiter waiter, MonoTime now) {
 
 void AssignmentOutbox::Enqueue(Slot slot, OutboxMessage message, Waiter waiter) {
   auto shared = std::make_shared<const OutboxMessage>(std::move(message));
+  Effects fx;
   {
     absl::MutexLock lock(&mu_);
     const MonoTime now = clock_.MonoNow();
@@ -153,16 +155,26 @@ void AssignmentOutbox::Enqueue(Slot slot, OutboxMessage message, Waiter waiter) 
     e.created = now;
     e.due = now;
     e.message = shared;
-    e.place = Place::kReadyNew;
-    ready_new_.PushBack(&e);
     if (waiter) Park(e, std::move(waiter), now);
     const std::string_view id = e.message->assignment_id;
     // A second live entry with the same id takes over the id (its key must view its own copy).
     by_id_.erase(id);
     by_id_.emplace(id, &e);
-    wake_ = true;
+    if (connected_ && outstanding_ < options_.max_outstanding && ready_new_.empty() &&
+        ready_again_.empty() && !(shutdown_deadline_ && now >= *shutdown_deadline_)) {
+      // Nothing older waits to be sent: send from this thread (FIFO holds), no pump hop.
+      StartAttempt(e, now, fx);
+      MonoTime first = std::min(e.attempt_deadline, e.created + Ms(options_.max_age_ms));
+      if (!e.waiters.empty()) first = std::min(first, e.waiters.front()->deadline);
+      NeedPumpBy(first);
+    } else {
+      e.place = Place::kReadyNew;
+      ready_new_.PushBack(&e);
+      wake_ = true;
+    }
   }
   if (hooks_.on_enqueued) hooks_.on_enqueued(shared->tenant_id);
+  if (!fx.sends.empty()) Run(fx);
 }
 
 bool AssignmentOutbox::Wait(std::string_view assignment_id, Waiter waiter) {
@@ -243,6 +255,17 @@ AssignmentOutbox::Entry* AssignmentOutbox::PopReady() {
   return e;
 }
 
+void AssignmentOutbox::StartAttempt(Entry& e, MonoTime now, Effects& fx) {
+  e.place = Place::kInFlight;
+  ++e.attempts;
+  e.token = next_token_++;
+  e.attempt_deadline = now + Ms(options_.pub_ack_timeout_ms);
+  in_flight_.PushBack(&e);
+  by_token_.emplace(e.token, &e);
+  ++outstanding_;
+  fx.sends.emplace_back(e.token, e.message);
+}
+
 void AssignmentOutbox::Finish(Entry& e, AssignmentFate fate, uint64_t seq, MonoTime now,
                               Effects& fx) {
   Unplace(e);
@@ -267,12 +290,16 @@ void AssignmentOutbox::Finish(Entry& e, AssignmentFate fate, uint64_t seq, MonoT
     r.first_send = e.created;
     r.until = now + Ms(options_.retain_after_ack_ms);
     retained_expiry_.PushBack(&r);
+    NeedPumpBy(r.until);
   } else {
     fx.logs.emplace_back(std::string(AssignmentFateName(fate)), e.message->assignment_id);
   }
   if (auto it = by_id_.find(id); it != by_id_.end() && it->second == &e) by_id_.erase(it);
   entries_.erase(e.self);
-  wake_ = true;
+  if (!ready_new_.empty() || !ready_again_.empty() || !retained_resend_.empty() ||
+      shutdown_deadline_) {
+    wake_ = true;  // a send slot is free for queued work (or a shutdown waits for the end)
+  }
 }
 
 void AssignmentOutbox::EraseRetained(RetainedEntry& r) {
@@ -303,6 +330,7 @@ void AssignmentOutbox::AttemptFailed(Entry& e, PublishError error, MonoTime now,
   e.due = now + Ms(RetryDelayMs(options_.retry_base_ms, options_.retry_max_ms,
                                 std::max(e.attempts, 1), core::NextU64()));
   WaitForRetry(e);
+  NeedPumpBy(e.due);
   fx.retries.push_back(error);
 }
 
@@ -313,7 +341,8 @@ void AssignmentOutbox::OnResult(std::string_view assignment_id, uint64_t token,
     absl::MutexLock lock(&mu_);
     const MonoTime now = clock_.MonoNow();
     auto it = by_token_.find(token);
-    if (it != by_token_.end()) {
+    const bool current = it != by_token_.end();  // the entry's current attempt (hot path)
+    if (current) {
       Entry& entry = *it->second;
       if (result.ok) {
         Finish(entry, result.duplicate ? AssignmentFate::kDeduplicated : AssignmentFate::kPublished,
@@ -343,7 +372,7 @@ void AssignmentOutbox::OnResult(std::string_view assignment_id, uint64_t token,
                result.stream_seq, now, fx);
       }
     }
-    wake_ = true;
+    if (!current) wake_ = true;  // rare paths: let the pump re-evaluate
   }
   Run(fx);
 }
@@ -414,14 +443,7 @@ MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
     while (outstanding_ < options_.max_outstanding) {
       Entry* e = PopReady();
       if (e == nullptr) break;
-      e->place = Place::kInFlight;
-      ++e->attempts;
-      e->token = next_token_++;
-      e->attempt_deadline = now + Ms(options_.pub_ack_timeout_ms);
-      in_flight_.PushBack(e);
-      by_token_.emplace(e->token, e);
-      ++outstanding_;
-      fx.sends.emplace_back(e->token, e->message);
+      StartAttempt(*e, now, fx);
     }
     while (!dropping && outstanding_ < options_.max_outstanding && !retained_resend_.empty()) {
       RetainedEntry* r = retained_resend_.PopFront();
@@ -442,7 +464,11 @@ MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
   if (connected_ && outstanding_ < options_.max_outstanding && !retry_wait_.empty()) {
     next = std::min(next, retry_wait_.top()->due);
   }
-  if (!retained_expiry_.empty()) next = std::min(next, retained_expiry_.front()->until);
+  // Retention ends are batched (kept at least retain_after_ack_ms, erased up to this much later),
+  // so the pump does not wake at the PubAck rate.
+  if (!retained_expiry_.empty()) {
+    next = std::min(next, retained_expiry_.front()->until + Ms(kRetentionSlackMs));
+  }
   if (shutdown_deadline_ && !entries_.empty()) next = std::min(next, *shutdown_deadline_);
   return next;
 }
@@ -453,6 +479,7 @@ MonoTime AssignmentOutbox::Pump() {
   {
     absl::MutexLock lock(&mu_);
     wake_ = false;
+    planned_wake_ = MonoTime::min();
     next = PumpLocked(clock_.MonoNow(), fx);
   }
   Run(fx);
@@ -538,7 +565,10 @@ void AssignmentOutbox::ThreadLoop() {
         next == MonoTime::max()
             ? absl::Seconds(1)
             : absl::Nanoseconds((next > now ? next - now : MonoTime(0)).count());
-    mu_.AwaitWithTimeout(absl::Condition(&wake_), std::min(wait, absl::Seconds(1)));
+    const absl::Duration sleep = std::min(wait, absl::Seconds(1));
+    planned_wake_ = now + MonoTime(absl::ToInt64Nanoseconds(sleep));
+    mu_.AwaitWithTimeout(absl::Condition(&wake_), sleep);
+    planned_wake_ = MonoTime::min();
   }
 }
 

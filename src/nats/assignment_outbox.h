@@ -49,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 #include "nats/outbox_index.h"
@@ -277,12 +278,13 @@ class AssignmentOutbox {
   using RetainedQueue = outbox_index::IntrusiveList<RetainedEntry, &RetainedEntry::link>;
 
   // Deferred side effects, run after the lock is released.
+  // Inline capacity for the common single-entry events (one PubAck, one hand-off): no heap.
   struct Effects {
-    std::vector<FateEvent> fates;
-    std::vector<std::pair<Waiter, WaitResult>> replies;
-    std::vector<std::pair<uint64_t, std::shared_ptr<const OutboxMessage>>> sends;
-    std::vector<PublishError> retries;
-    std::vector<double> publish_latencies;
+    absl::InlinedVector<FateEvent, 1> fates;
+    absl::InlinedVector<std::pair<Waiter, WaitResult>, 1> replies;
+    absl::InlinedVector<std::pair<uint64_t, std::shared_ptr<const OutboxMessage>>, 1> sends;
+    absl::InlinedVector<PublishError, 1> retries;
+    absl::InlinedVector<double, 1> publish_latencies;
     std::vector<std::pair<std::string, std::string>> logs;  // event, assignment_id
   };
 
@@ -300,6 +302,12 @@ class AssignmentOutbox {
   void MakeReadyAgain(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WaitForRetry(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Entry* PopReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `e` in flight (a new attempt) and adds its send to `fx`.
+  void StartAttempt(Entry& e, MonoTime now, Effects& fx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the pump thread unless it already plans to run by `t`.
+  void NeedPumpBy(MonoTime t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (t < planned_wake_) wake_ = true;
+  }
   void EraseRetained(RetainedEntry& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t RetryAfterMs(const Entry& e, MonoTime now) const;
   MonoTime PumpLocked(MonoTime now, Effects& fx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -332,6 +340,9 @@ class AssignmentOutbox {
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   std::optional<MonoTime> shutdown_deadline_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // When the sleeping pump thread wakes at the latest; min() while it runs (or without one),
+  // so every event then asks for another pump.
+  MonoTime planned_wake_ ABSL_GUARDED_BY(mu_) = MonoTime::min();
   bool stop_thread_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

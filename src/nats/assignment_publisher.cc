@@ -1,6 +1,7 @@
 #include "nats/assignment_publisher.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace router::nats_adapter {
 
@@ -102,7 +103,7 @@ std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
     natsMsg_Destroy(raw);
     return PublishError::kDisconnected;
   }
-  attempts_[raw] = Attempt{token, message.assignment_id};
+  attempts_[raw] = token;
   natsMsg* handed = raw;
   // The PubAck handler may run before this returns; it takes mu_, so it waits for us.
   natsStatus s = js_PublishMsgAsync(js, &handed, &opts);
@@ -115,15 +116,21 @@ std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
 void AssignmentPublisher::OnPubAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
                                    void* closure) noexcept {
   auto* self = static_cast<AssignmentPublisher*>(closure);
-  std::optional<Attempt> attempt;
+  std::optional<uint64_t> token;
   {
     absl::MutexLock lock(&self->mu_);
     auto it = self->attempts_.find(msg);
     if (it != self->attempts_.end()) {
-      attempt = std::move(it->second);
+      token = it->second;
       self->attempts_.erase(it);
     }
   }
+  // Every attempt carries Nats-Msg-Id = assignment_id (set from jsPubOptions.MsgId).
+  const char* msg_id = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &msg_id) != NATS_OK || msg_id == nullptr) {
+    msg_id = "";
+  }
+  const std::string_view assignment_id(msg_id);  // valid until msg is destroyed below
   PubAckResult result;
   if (pa != nullptr) {
     result.ok = true;
@@ -134,17 +141,18 @@ void AssignmentPublisher::OnPubAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckE
     result.error =
         pae != nullptr ? ClassifyPublishError(pae->Err, pae->ErrCode) : PublishError::kApiError;
   }
+  if (token && self->outbox_ != nullptr) {
+    if (!result.ok && (result.error == PublishError::kNoResponders ||
+                       result.error == PublishError::kStreamNotFound)) {
+      if (self->on_no_stream_) self->on_no_stream_();
+    }
+    try {
+      self->outbox_->OnResult(assignment_id, *token, result);
+    } catch (...) {
+      // Never unwind into cnats.
+    }
+  }
   natsMsg_Destroy(msg);
-  if (!attempt || self->outbox_ == nullptr) return;
-  if (!result.ok && (result.error == PublishError::kNoResponders ||
-                     result.error == PublishError::kStreamNotFound)) {
-    if (self->on_no_stream_) self->on_no_stream_();
-  }
-  try {
-    self->outbox_->OnResult(attempt->assignment_id, attempt->token, result);
-  } catch (...) {
-    // Never unwind into cnats.
-  }
 }
 
 }  // namespace router::nats_adapter

@@ -21,8 +21,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "nats/assignment_outbox.h"
 #include "nats/connection.h"
@@ -60,11 +60,8 @@ class AssignmentPublisher : public OutboxSender {
   absl::Mutex mu_;
   JsCtxPtr js_ ABSL_GUARDED_BY(mu_);
   natsConnection* js_conn_ ABSL_GUARDED_BY(mu_) = nullptr;  // connection js_ was made on
-  struct Attempt {
-    uint64_t token;
-    std::string assignment_id;
-  };
-  std::unordered_map<natsMsg*, Attempt> attempts_ ABSL_GUARDED_BY(mu_);
+  // In-flight natsMsg -> outbox token (the assignment id is the message's Nats-Msg-Id header).
+  absl::flat_hash_map<natsMsg*, uint64_t> attempts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace router::nats_adapter
