@@ -174,6 +174,8 @@ absl::Status Application::Start() {
     nats_->SetIdempotencyStore(idempotency_.get());  // NATS decide idempotency (§7.1)
     nats_->SetBackpressure(backpressure_.get(), reply_delayer_.get(), config_.node_id);
     if (auto s = nats_->Start(); !s.ok()) return s;
+  } else if (obs::GaugeFamily* g = metrics_->registry->FindGauge("router_nats_connection_status")) {
+    g->Remove(std::span<const std::string_view>());  // OBS §2.5: absent without NATS
   }
   WireCallbacks(*metrics_, *sticky_, snapshots_, *tracer_, readiness_, sqlite_path_);
   WireStoreMetrics(*metrics_, *idempotency_, *correlation_);

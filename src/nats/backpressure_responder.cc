@@ -193,19 +193,41 @@ void ResultsPendingPoller::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool ResultsPendingPoller::PollOnce() {
-  jsCtx* js = connection_.jetstream();
-  if (js == nullptr || !connection_.IsConnected()) return false;
+bool ResultsPendingPoller::ReadInfo(jsCtx* js, const std::string& stream,
+                                    const std::string& durable, uint64_t* pending,
+                                    uint64_t* ack_pending) {
   jsOptions options;
   if (jsOptions_Init(&options) != NATS_OK) return false;
   options.Wait = 500;  // §9: 500 ms timeout
   jsConsumerInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetConsumerInfo(&info, js, stream_.c_str(), durable_.c_str(), &options, &err);
-  if (s != NATS_OK || info == nullptr) return false;
-  monitor_.SetPending(static_cast<int64_t>(info->NumPending));
+  natsStatus s = js_GetConsumerInfo(&info, js, stream.c_str(), durable.c_str(), &options, &err);
+  if (s != NATS_OK || info == nullptr) {
+    if (info != nullptr) jsConsumerInfo_Destroy(info);
+    return false;
+  }
+  *pending = info->NumPending;
+  *ack_pending = static_cast<uint64_t>(std::max<int64_t>(info->NumAckPending, 0));
   jsConsumerInfo_Destroy(info);
   return true;
+}
+
+bool ResultsPendingPoller::PollOnce() {
+  jsCtx* js = connection_.jetstream();
+  if (js == nullptr || !connection_.IsConnected()) return false;
+  uint64_t pending = 0;
+  uint64_t ack_pending = 0;
+  const bool fed = ReadInfo(js, stream_, durable_, &pending, &ack_pending);
+  if (fed) {
+    monitor_.SetPending(static_cast<int64_t>(pending));
+    if (results_sink_) results_sink_(pending, ack_pending);
+  }
+  for (const Polled& p : extra_) {
+    if (ReadInfo(js, p.stream, p.durable, &pending, &ack_pending) && p.sink) {
+      p.sink(pending, ack_pending);
+    }
+  }
+  return fed;
 }
 
 }  // namespace router::nats_adapter

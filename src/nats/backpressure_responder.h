@@ -19,9 +19,12 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -75,9 +78,14 @@ class BackpressureResponder {
 // The §9 `pending` signal: num_pending of the results durable from consumer info, polled every
 // `interval` (1 s) with a 500 ms timeout, fed to BackpressureMonitor::SetPending(). A failed or
 // skipped poll (no JetStream context) feeds nothing, so the signal goes unknown after 5 s.
-// Thread-safety: Start/Stop from the owner's thread; polls on its own thread.
+// The same loop also hands each consumer info to optional sinks (router_jetstream_consumer_
+// pending / _ack_pending), for the results durable and for further polled durables (acks).
+// Thread-safety: Start/Stop from the owner's thread; polls on its own thread; sinks and polled
+// consumers are added before Start().
 class ResultsPendingPoller {
  public:
+  using InfoSink = std::function<void(uint64_t num_pending, uint64_t num_ack_pending)>;
+
   // References must outlive the poller.
   ResultsPendingPoller(std::string stream, std::string durable, NatsConnection& connection,
                        service::BackpressureMonitor& monitor,
@@ -91,12 +99,29 @@ class ResultsPendingPoller {
   // One poll; true when a value was fed.
   bool PollOnce();
 
+  // REQUIRES: before Start().
+  void SetResultsInfoSink(InfoSink sink) { results_sink_ = std::move(sink); }
+  void AddPolledConsumer(std::string stream, std::string durable, InfoSink sink) {
+    extra_.push_back(Polled{std::move(stream), std::move(durable), std::move(sink)});
+  }
+
  private:
+  struct Polled {
+    std::string stream;
+    std::string durable;
+    InfoSink sink;
+  };
+  // Consumer info with the §9 500 ms timeout; false when it cannot be read.
+  bool ReadInfo(jsCtx* js, const std::string& stream, const std::string& durable, uint64_t* pending,
+                uint64_t* ack_pending);
+
   const std::string stream_;
   const std::string durable_;
   NatsConnection& connection_;
   service::BackpressureMonitor& monitor_;
   const absl::Duration interval_;
+  InfoSink results_sink_;
+  std::vector<Polled> extra_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

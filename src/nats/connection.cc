@@ -1,6 +1,7 @@
 #include "nats/connection.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "core/random.h"
@@ -18,6 +19,72 @@ std::string_view TrimSpaces(std::string_view s) {
 }
 
 }  // namespace
+
+std::string_view ConnectFailureReasonName(ConnectFailureReason reason) {
+  switch (reason) {
+    case ConnectFailureReason::kRefused:
+      return "refused";
+    case ConnectFailureReason::kTimeout:
+      return "timeout";
+    case ConnectFailureReason::kTls:
+      return "tls";
+    case ConnectFailureReason::kAuth:
+      return "auth";
+    case ConnectFailureReason::kDns:
+      return "dns";
+    case ConnectFailureReason::kOther:
+      break;
+  }
+  return "other";
+}
+
+ConnectFailureReason ClassifyConnectFailure(natsStatus status, std::string_view last_error) {
+  std::string text(last_error);
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto has = [&text](std::string_view needle) { return text.find(needle) != std::string::npos; };
+  if (status == NATS_SSL_ERROR || has("ssl") || has("tls") || has("certificate")) {
+    return ConnectFailureReason::kTls;
+  }
+  if (status == NATS_NOT_PERMITTED || has("authorization") || has("authentication") ||
+      has("user credentials") || has("nkey")) {
+    return ConnectFailureReason::kAuth;
+  }
+  if (has("no address") || has("resolve") || has("getaddrinfo") || has("name or service") ||
+      has("host not found")) {
+    return ConnectFailureReason::kDns;
+  }
+  if (status == NATS_TIMEOUT || has("timeout") || has("timed out")) {
+    return ConnectFailureReason::kTimeout;
+  }
+  if (status == NATS_NO_SERVER || status == NATS_NOT_YET_CONNECTED || has("refused")) {
+    return ConnectFailureReason::kRefused;
+  }
+  return ConnectFailureReason::kOther;
+}
+
+std::string_view SlowConsumerSubscriptionName(SlowConsumerSubscription subscription) {
+  switch (subscription) {
+    case SlowConsumerSubscription::kDecide:
+      return "decide";
+    case SlowConsumerSubscription::kFanout:
+      return "fanout";
+    case SlowConsumerSubscription::kStatus:
+      break;
+  }
+  return "status";
+}
+
+std::optional<SlowConsumerSubscription> ClassifySlowConsumer(const config::NatsConfig& config,
+                                                             std::string_view subject) {
+  if (subject == config.decide.subject) return SlowConsumerSubscription::kDecide;
+  if (subject == config.status.subject) return SlowConsumerSubscription::kStatus;
+  if (subject == config.jetstream.consumers.results.filter_subject ||
+      subject == config.jetstream.consumers.acks.filter_subject) {
+    return SlowConsumerSubscription::kFanout;
+  }
+  return std::nullopt;
+}
 
 std::string_view ConnectionEventName(ConnectionEvent event) {
   switch (event) {
@@ -193,8 +260,9 @@ absl::Status NatsConnection::Connect() {
   natsConnection* nc = nullptr;
   natsStatus s = natsConnection_Connect(&nc, options_.get());
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+    const char* last = nats_GetLastError(nullptr);
+    CountConnectFailure(s, last != nullptr ? last : "");
     if (nc != nullptr) natsConnection_Destroy(nc);
-    Inc(stats_.connect_failures);
     return NatsError(s, "nats connect");
   }
   conn_.reset(nc);
@@ -211,7 +279,8 @@ absl::Status NatsConnection::Connect() {
     Log(log_, "INFO", "nats.connected", "connected to NATS", {{"server", ConnectedServer()}});
     Notify(ConnectionEvent::kConnected);
   } else {
-    Inc(stats_.connect_failures);
+    const char* last = nats_GetLastError(nullptr);
+    CountConnectFailure(NATS_NO_SERVER, last != nullptr ? last : "");
     Log(log_, "WARN", "nats.connect_failed",
         "no NATS server reachable; connecting in the background",
         {{"url", RedactUrl(config_.url)}});
@@ -324,10 +393,28 @@ void NatsConnection::OnClosed(natsConnection*, void* closure) noexcept {
   self->closed_ = true;
 }
 
-void NatsConnection::OnError(natsConnection*, natsSubscription*, natsStatus err,
+void NatsConnection::CountConnectFailure(natsStatus status, std::string_view last_error) {
+  Inc(stats_.connect_failures);
+  Inc(stats_.connect_failures_by_reason[static_cast<size_t>(
+      ClassifyConnectFailure(status, last_error))]);
+}
+
+void NatsConnection::OnError(natsConnection*, natsSubscription* sub, natsStatus err,
                              void* closure) noexcept {
   auto* self = static_cast<NatsConnection*>(closure);
-  if (err == NATS_SLOW_CONSUMER) Inc(self->stats_.slow_consumer);
+  if (err != NATS_SLOW_CONSUMER) return;
+  Inc(self->stats_.slow_consumer);
+  const char* subject = sub != nullptr ? natsSubscription_GetSubject(sub) : nullptr;
+  std::optional<SlowConsumerSubscription> label;
+  if (subject != nullptr) label = ClassifySlowConsumer(self->config_, subject);
+  if (label) Inc(self->stats_.slow_consumer_by_subscription[static_cast<size_t>(*label)]);
+  try {
+    // The logger rate-limits per event (OBS §5.4); the subject is configuration, not a request's.
+    Log(self->log_, "WARN", "nats.slow_consumer", "client-side slow consumer: messages dropped",
+        {{"subscription", label ? std::string(SlowConsumerSubscriptionName(*label)) : "other"},
+         {"subject", subject != nullptr ? subject : ""}});
+  } catch (...) {
+  }
 }
 
 int64_t NatsConnection::OnReconnectDelay(natsConnection*, int attempts, void* closure) noexcept {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,23 @@ std::string_view ConnectionEventName(ConnectionEvent event);
 // Reconnect delay before attempt round `attempt` (1-based): min(base × 2^(attempt-1), max)
 // plus a jitter of 0-20 % drawn from `random` (§8).
 int64_t ReconnectDelayMs(int64_t base_ms, int64_t max_ms, int attempt, uint64_t random);
+
+// router_nats_connect_failures_total{reason} (observability.md §2.5), in NatsStats index order.
+enum class ConnectFailureReason : uint8_t { kRefused, kTimeout, kTls, kAuth, kDns, kOther };
+std::string_view ConnectFailureReasonName(ConnectFailureReason reason);
+// The reason of a failed connect from cnats' status and last error text (e.g. NATS_NO_SERVER
+// with "Connection refused" -> refused; NATS_SSL_ERROR -> tls; "Authorization Violation" ->
+// auth; "No address" / name resolution failures -> dns).
+ConnectFailureReason ClassifyConnectFailure(natsStatus status, std::string_view last_error);
+
+// router_nats_slow_consumer_total{subscription}, in NatsStats index order.
+enum class SlowConsumerSubscription : uint8_t { kDecide, kFanout, kStatus };
+std::string_view SlowConsumerSubscriptionName(SlowConsumerSubscription subscription);
+// The label of a core subscription on `subject`: the decide subject -> decide, the S4/S5
+// subjects (the fan-out's, S6) -> fanout, the status subject -> status; other subscriptions
+// (S10, S11, pull subscriptions' inboxes) have none.
+std::optional<SlowConsumerSubscription> ClassifySlowConsumer(const config::NatsConfig& config,
+                                                             std::string_view subject);
 
 // `nats.url` split on commas, entries trimmed, empty entries dropped.
 std::vector<std::string> SplitServerUrls(std::string_view url);
@@ -122,6 +140,7 @@ class NatsConnection {
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err,
                       void* closure) noexcept;
   static int64_t OnReconnectDelay(natsConnection* nc, int attempts, void* closure) noexcept;
+  void CountConnectFailure(natsStatus status, std::string_view last_error);
 
   const config::NatsConfig config_;
   NatsStats& stats_;

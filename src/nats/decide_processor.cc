@@ -206,6 +206,9 @@ absl::Status DecideProcessor::AdaptServiceError(const absl::Status& status,
 
 DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) const {
   Inc(stats_.decide_received);
+  if (payload_bytes_ != nullptr) {
+    payload_bytes_->Get({"decide"}).Observe(static_cast<double>(message.body.size()));
+  }
   DecideOutcome outcome;
   w.reply_.clear();
   w.intake_status_ =
@@ -311,8 +314,10 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   if (req.push_assignment) {
     if (!push_enabled) {
       assignment = AssignmentStatus{"disabled", {}, {}};
+      Inc(stats_.assignment_skipped);  // router_assignment_skipped_total
     } else if (!tenant_may_push) {
       assignment = AssignmentStatus{"tenant_blocked", {}, {}};
+      Inc(stats_.assignment_blocked);  // router_assignment_blocked_total
     } else if (outbox_ != nullptr) {
       return PushAssignment(message, w, decision, std::move(slot), idem_slot);
     } else {

@@ -33,6 +33,7 @@
 #include "nats/exec_assignment.h"
 #include "nats/flat_context.h"
 #include "nats/nats_stats.h"
+#include "obs/metrics/family.h"
 #include "obs/tracing/trace_extraction.h"
 #include "service/correlation_store.h"
 #include "service/decision_service.h"
@@ -122,6 +123,8 @@ class DecideProcessor {
     idempotency_ = idempotency;
     correlation_ = correlation;
   }
+  // router_intake_payload_bytes{source="decide"}: every decide body's size (null = off).
+  void SetPayloadHistogram(obs::HistogramFamily* payload_bytes) { payload_bytes_ = payload_bytes; }
 
  private:
   void ResolveTraceId(const DecideMessage& message, Worker& worker) const;
@@ -144,6 +147,7 @@ class DecideProcessor {
   std::function<int64_t()> max_payload_;
   service::IdempotencyStore* idempotency_ = nullptr;
   service::CorrelationStore* correlation_ = nullptr;
+  obs::HistogramFamily* payload_bytes_ = nullptr;
 };
 
 }  // namespace router::nats_adapter

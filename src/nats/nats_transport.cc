@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_join.h"
 #include "core/random.h"
+#include "nats/nats_metrics.h"
+#include "obs/metrics/router_metrics.h"
 
 namespace router::nats_adapter {
 namespace {
@@ -182,6 +184,20 @@ void NatsTransport::ControlLoop() {
         case ConnectionEvent::kConnected:
         case ConnectionEvent::kReconnected:
           connected_ = true;
+          // §8: after a reconnect the durables are verified again (the server may have lost
+          // them, e.g. restarted with an empty store) and re-created / re-bound when gone.
+          for (DurableConsumer* c : {results_consumer_.get(), acks_consumer_.get()}) {
+            if (c != nullptr) c->RequireReverify();
+          }
+          if (e == ConnectionEvent::kReconnected) {
+            // Readiness returns only once the setup below has verified the server again (it
+            // may have lost streams and durables): until then these checks fail.
+            if (config_.jetstream.enabled) {
+              SetCheck(kCheckJetStream, false, "re-verifying after reconnect");
+              SetCheck(kCheckConsumers, false, "re-verifying after reconnect");
+            }
+            if (decide_) SetCheck(kCheckDecideSubscription, false, "re-verifying after reconnect");
+          }
           grace_deadline_ = absl::InfiniteFuture();
           SetCheck(kCheckNats, true, "");
           setup_pending_ = true;  // re-subscribe if needed, re-ensure streams, re-check capture
@@ -325,6 +341,19 @@ void NatsTransport::SetBackpressure(service::BackpressureMonitor* monitor,
     pending_poller_ = std::make_unique<ResultsPendingPoller>(
         config_.jetstream.streams.results.name, config_.jetstream.consumers.results.durable,
         *connection_, *monitor);
+    // router_jetstream_consumer_pending / _ack_pending{consumer} from the same 1 s poll.
+    WorkerMetrics* wm = &worker_metrics_;
+    auto sink = [wm](std::string_view consumer) {
+      return [wm, consumer](uint64_t pending, uint64_t ack_pending) {
+        wm->SetGauge("router_jetstream_consumer_pending", {consumer}, static_cast<double>(pending));
+        wm->SetGauge("router_jetstream_consumer_ack_pending", {consumer},
+                     static_cast<double>(ack_pending));
+      };
+    };
+    pending_poller_->SetResultsInfoSink(sink(ConsumerLabel(ConsumerKind::kResults)));
+    pending_poller_->AddPolledConsumer(config_.jetstream.streams.acks.name,
+                                       config_.jetstream.consumers.acks.durable,
+                                       sink(ConsumerLabel(ConsumerKind::kAcks)));
     pending_poller_->Start();
   }
 }
@@ -361,7 +390,10 @@ bool NatsTransport::SetupConsumers() {
   }
   for (DurableConsumer* c : {results_consumer_.get(), acks_consumer_.get()}) {
     if (c == nullptr) continue;
-    if (absl::Status s = c->EnsureAndBind(connection_->jetstream()); !s.ok()) {
+    DurableConsumer::DurableEnsure ensured = DurableConsumer::DurableEnsure::kNone;
+    absl::Status s = c->EnsureAndBind(connection_->jetstream(), &ensured);
+    CountDurableEnsure(c->options().kind, ensured);
+    if (!s.ok()) {
       Log(log_, "ERROR", "jetstream.consumer_error", "durable consumer not bound",
           {{"consumer", c->options().consumer.durable}, {"error", std::string(s.message())}});
       complete = false;
@@ -369,6 +401,39 @@ bool NatsTransport::SetupConsumers() {
   }
   UpdateConsumersCheck();
   return complete;
+}
+
+void NatsTransport::CountDurableEnsure(ConsumerKind kind, DurableConsumer::DurableEnsure ensured) {
+  // router_jetstream_stream_ensure_total{stream,result} counts durable management under the
+  // role of the durable's stream (results, acks; §6.1 order index 1, 2).
+  size_t result = 0;
+  switch (ensured) {
+    case DurableConsumer::DurableEnsure::kNone:
+      return;
+    case DurableConsumer::DurableEnsure::kCreated:
+      result = 0;
+      break;
+    case DurableConsumer::DurableEnsure::kUpdated:
+      result = 1;
+      break;
+    case DurableConsumer::DurableEnsure::kUnchanged:
+      result = 2;
+      break;
+    case DurableConsumer::DurableEnsure::kError:
+      result = 3;
+      break;
+  }
+  const size_t role = kind == ConsumerKind::kResults ? 1 : 2;
+  Inc(stats_.stream_ensure[role][result]);
+}
+
+void NatsTransport::SetMetrics(obs::RouterMetrics* metrics) {
+  metrics_ = metrics;
+  worker_metrics_.SetRegistry(metrics);
+  if (assignments_) assignments_->SetMetrics(metrics);
+  if (metrics == nullptr || !metrics->registry) return;
+  ExportNatsStats(*metrics, stats_, connection_.get());
+  processor_.SetPayloadHistogram(metrics->registry->FindHistogram("router_intake_payload_bytes"));
 }
 
 void NatsTransport::UpdateConsumersCheck() {

@@ -95,10 +95,11 @@ class NatsTransport {
   // outlive the transport; null = that update is skipped).
   void SetOutcomeService(service::OutcomeService* outcomes);
   void SetCorrelationStore(service::CorrelationStore* store);
-  void SetMetrics(obs::RouterMetrics* metrics) {
-    worker_metrics_.SetRegistry(metrics);
-    if (assignments_) assignments_->SetMetrics(metrics);
-  }
+  // Metrics (before Start() and before SetBackpressure(); null = none): the consumers' and
+  // fan-out counters, the assignment pipeline, the NatsStats counters and connection state
+  // (nats_metrics.h), router_intake_payload_bytes, and the consumer_pending / _ack_pending
+  // gauges fed by the 1 s consumer-info poll (§9 pending poller).
+  void SetMetrics(obs::RouterMetrics* metrics);
   // Decide idempotency of pushing and plain NATS decides (§5 step 9, §7.1); before Start().
   void SetIdempotencyStore(service::IdempotencyStore* store);
   // Backpressure (§9, §3.9; before Start(); `monitor` must outlive the transport): decides hold
@@ -130,6 +131,7 @@ class NatsTransport {
   // Consumers: ensure + bind both durables, subscribe the fan-out; false when to be retried.
   bool SetupConsumers();
   void UpdateConsumersCheck();
+  void CountDurableEnsure(ConsumerKind kind, DurableConsumer::DurableEnsure ensured);
 
   const config::NatsConfig config_;
   service::Readiness& readiness_;
@@ -153,6 +155,7 @@ class NatsTransport {
   std::unique_ptr<FanoutSubscriber> fanout_;
   std::unique_ptr<MaxDeliverAdvisory> advisory_;  // S11 (JetStream on)
   AssignmentLookup* assignment_lookup_ = nullptr;
+  obs::RouterMetrics* metrics_ = nullptr;
 
   absl::Mutex mu_;
   std::deque<ConnectionEvent> events_ ABSL_GUARDED_BY(mu_);

@@ -9,6 +9,7 @@
 #include "nats/usage_event.h"
 #include "nats/worker_dlq.h"
 #include "nats/worker_message.h"
+#include "obs/tracing/trace_context.h"
 #include "service/correlation_store.h"
 
 namespace router::nats_adapter {
@@ -97,13 +98,23 @@ void DurableConsumer::SetProblem(std::string problem) {
   problem_ = std::move(problem);
 }
 
-absl::Status DurableConsumer::EnsureAndBind(jsCtx* js) {
+absl::Status DurableConsumer::EnsureAndBind(jsCtx* js, DurableEnsure* ensured) {
+  DurableEnsure ignored = DurableEnsure::kNone;
+  DurableEnsure& done = ensured != nullptr ? *ensured : ignored;
+  done = DurableEnsure::kNone;
   if (stopping_.load()) return absl::CancelledError("stopping");
+  // Bound and fetching: keep the subscription unless the durable itself must be verified
+  // again (after a reconnect) and turns out to be gone.
+  bool keep_subscription = false;
   {
     absl::MutexLock lock(&mu_);
-    if (bound_once_ && !broken_) return absl::OkStatus();
+    if (bound_once_ && !broken_) {
+      if (!reverify_.load(std::memory_order_acquire)) return absl::OkStatus();
+      keep_subscription = true;
+    }
   }
   if (js == nullptr) return absl::UnavailableError("no JetStream context");
+  reverify_.store(false, std::memory_order_release);
   const config::ConsumerConfig& c = options_.consumer;
   jsConsumerConfig cfg;
   jsConsumerConfig_Init(&cfg);
@@ -123,6 +134,8 @@ absl::Status DurableConsumer::EnsureAndBind(jsCtx* js) {
   std::unique_ptr<jsConsumerInfo, decltype(&jsConsumerInfo_Destroy)> info(raw,
                                                                           &jsConsumerInfo_Destroy);
   auto fail = [&](std::string problem) {
+    done = DurableEnsure::kError;
+    if (keep_subscription) reverify_.store(true, std::memory_order_release);  // try again
     SetProblem(problem);
     ready_.store(false, std::memory_order_release);
     metrics_.SetGauge("router_jetstream_consumer_bound", {label_}, 0);
@@ -150,9 +163,13 @@ absl::Status DurableConsumer::EnsureAndBind(jsCtx* js) {
       }
       info.reset(raw);
     } else {
+      done = DurableEnsure::kCreated;
       Log(log_, "INFO", "jetstream.stream_ensured", "durable consumer created",
           {{"stream", options_.stream}, {"consumer", c.durable}});
     }
+    // The durable vanished (and was re-created here or by a racing replica): bind a new pull
+    // subscription to it.
+    keep_subscription = false;
   }
   if (info && info->Config != nullptr && options_.manage) {
     const jsConsumerConfig& have = *info->Config;
@@ -167,10 +184,18 @@ absl::Status DurableConsumer::EnsureAndBind(jsCtx* js) {
         Log(log_, "WARN", "jetstream.consumer_error", "durable settings not updated",
             {{"consumer", c.durable}, {"error", JsErrorText(s, err)}});
       } else {
+        done = DurableEnsure::kUpdated;
         Log(log_, "INFO", "jetstream.stream_ensured", "durable settings updated",
             {{"stream", options_.stream}, {"consumer", c.durable}});
       }
     }
+  }
+  if (done == DurableEnsure::kNone) done = DurableEnsure::kUnchanged;
+  if (keep_subscription) {  // verified after a reconnect; the subscription stays bound
+    SetProblem("");
+    ready_.store(true, std::memory_order_release);
+    metrics_.SetGauge("router_jetstream_consumer_bound", {label_}, 1);
+    return absl::OkStatus();
   }
 
   jsSubOptions so;
@@ -263,7 +288,10 @@ void DurableConsumer::FetchLoop() {
     } else if (s != NATS_TIMEOUT) {
       const std::string problem = "fetch " + c.durable + ": " + JsErrorText(s, err);
       if (connection_.IsConnected() &&
-          (err != 0 || s == NATS_NOT_FOUND || s == NATS_INVALID_SUBSCRIPTION || s == NATS_ERR)) {
+          (err != 0 || s == NATS_NOT_FOUND || s == NATS_INVALID_SUBSCRIPTION || s == NATS_ERR ||
+           s == NATS_NO_RESPONDERS)) {
+        // (No responders while connected: nothing serves the durable's pull requests, e.g. the
+        // server restarted with an empty store.)
         // The durable or its stream is gone: re-ensure and rebind from the control thread.
         {
           absl::MutexLock lock(&mu_);
@@ -342,6 +370,7 @@ void DurableConsumer::Process(Item& item, ExecResultParser& result_parser,
   const char* data = natsMsg_GetData(item.msg);
   d.body = std::string_view(data != nullptr ? data : "",
                             static_cast<size_t>(std::max(natsMsg_GetDataLength(item.msg), 0)));
+  metrics_.Observe("router_intake_payload_bytes", {label_}, static_cast<double>(d.body.size()));
   d.headers = ReadWorkerHeaders(item.msg);
   d.source.msg_id = d.headers.msg_id;
   if (!d.headers.msg_id) metrics_.Inc("router_nats_contract_violations_total", {label_});
@@ -386,12 +415,25 @@ void DurableConsumer::ProcessResult(Delivery& d) {
   } else {
     metrics_.Inc("router_results_total", {r.status});
     metrics_.Inc("router_usage_emitted_total");
+    CountNonconformingTraceId(r.trace_id);
+    // Worker-reported latency of first-time results (router_result_latency_seconds{status}).
+    if (r.latency_ms) {
+      metrics_.Observe("router_result_latency_seconds", {r.status},
+                       static_cast<double>(*r.latency_ms) / 1000.0);
+    }
   }
   if (correlation_ != nullptr && !r.assignment_id.empty()) {
     correlation_->OnResult(r.assignment_id, r.status, r.latency_ms.value_or(0), r.cost.value_or(0),
                            r.timestamp_ms, r.EffectiveErrorCode());
   }
   Ack(d);
+}
+
+void DurableConsumer::CountNonconformingTraceId(const std::optional<std::string>& trace_id) {
+  // OBS §6.2: a string trace_id that is neither 32 hex nor a UUID is accepted and counted.
+  if (trace_id && !obs::ParseTraceIdLenient(*trace_id)) {
+    metrics_.Inc("router_intake_trace_id_nonconforming_total", {label_});
+  }
 }
 
 void DurableConsumer::ProcessAck(Delivery& d) {
@@ -412,6 +454,7 @@ void DurableConsumer::ProcessAck(Delivery& d) {
     correlation_->OnAck(a.assignment_id, a.status, a.message, a.acknowledged_at_ms);
   }
   metrics_.Inc("router_acks_total", {a.status});
+  CountNonconformingTraceId(a.trace_id);
   if (a.status == "rejected") metrics_.Inc("router_assignments_rejected_total");
   if (a.status == "error") metrics_.Inc("router_assignments_ack_error_total");
   dedup_.Insert(key, clock_.WallMs());
@@ -420,6 +463,7 @@ void DurableConsumer::ProcessAck(Delivery& d) {
 
 void DurableConsumer::Poison(Delivery& d, const WorkerParse& parse) {
   const std::string_view code = IntakeCodeName(parse.code);
+  metrics_.Inc("router_intake_validation_errors_total", {label_, code});
   if (parse.tenant_mismatch) metrics_.Inc("router_nats_contract_violations_total", {label_});
   if (options_.kind == ConsumerKind::kResults && parse.code == IntakeCode::kTenantForbidden) {
     metrics_.Inc("router_results_tenant_rejected_total");

@@ -107,9 +107,19 @@ class DurableConsumer {
   // Called (from the fetch thread) when fetching breaks; e.g. re-run the setup.
   void SetOnBroken(std::function<void()> fn) { on_broken_ = std::move(fn); }
 
+  // What the last EnsureAndBind did to the durable (router_jetstream_stream_ensure_total
+  // {stream=<results|acks>,result}); kNone when it returned early (bound, nothing to verify).
+  enum class DurableEnsure : uint8_t { kNone, kCreated, kUpdated, kUnchanged, kError };
+
   // Ensures the durable and binds the pull subscription (again after a broken fetch); starts
-  // the threads on the first success. OK when bound.
-  absl::Status EnsureAndBind(jsCtx* js);
+  // the threads on the first success. OK when bound. After RequireReverify() a bound consumer
+  // is verified again: a durable that vanished (nats-server restarted with an empty store) is
+  // re-created (managing) and the pull subscription re-bound; an existing one keeps its
+  // subscription. `ensured` (optional) receives what was done.
+  absl::Status EnsureAndBind(jsCtx* js, DurableEnsure* ensured = nullptr);
+  // §8 "after reconnect: durables re-ensured": the next EnsureAndBind verifies the durable even
+  // when bound. Thread-safe.
+  void RequireReverify() { reverify_.store(true, std::memory_order_release); }
 
   // Bound and the fetch loop running without a hard error (§8 readiness).
   bool Ready() const { return ready_.load(std::memory_order_acquire); }
@@ -133,6 +143,8 @@ class DurableConsumer {
   void Process(Item& item, ExecResultParser& result_parser, ExecAckParser& ack_parser);
   void ProcessResult(Delivery& d);
   void ProcessAck(Delivery& d);
+  // router_intake_trace_id_nonconforming_total{source=<label>} (OBS §6.2).
+  void CountNonconformingTraceId(const std::optional<std::string>& trace_id);
   void Poison(Delivery& d, const WorkerParse& parse);
   void Transient(Delivery& d, std::string_view nak_reason, const std::string& last_error,
                  const std::optional<std::string>& tenant_id,
@@ -163,6 +175,7 @@ class DurableConsumer {
   DedupSet dedup_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reverify_{false};
 
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,9 @@ namespace {
 
 constexpr int64_t kNanosPerSecond = 1000000000LL;
 
+// Index of router_jetstream_stream_ensure_total's `result` in NatsStats::stream_ensure.
+enum class EnsureCount : size_t { kCreated, kUpdated, kUnchanged, kError };
+
 StreamSpec Spec(std::string role, const config::StreamConfig& s, std::vector<std::string> derived,
                 int64_t replicas, bool discard_new) {
   StreamSpec spec;
@@ -129,9 +132,11 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
   Inc(stats_.stream_ensure_runs);
   EnsureResult result;
   result.ready = true;
+  bool stream_failed = false;  // the stream of the current iteration
   auto not_ready = [&](std::string problem) {
     if (result.ready) result.problem = std::move(problem);
     result.ready = false;
+    stream_failed = true;
   };
   if (js == nullptr) {
     not_ready("no JetStream context");
@@ -139,7 +144,14 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
     return result;
   }
   std::vector<const char*> subjects;
-  for (const StreamSpec& spec : specs_) {
+  for (size_t role = 0; role < specs_.size(); ++role) {
+    const StreamSpec& spec = specs_[role];
+    // router_jetstream_stream_ensure_total{stream,result}: one result per stream and run.
+    auto count = [&](EnsureCount c) {
+      if (role < NatsStats::kStreamRoles) Inc(stats_.stream_ensure[role][static_cast<size_t>(c)]);
+    };
+    stream_failed = false;
+    const size_t updated_before = result.updated.size();
     jsStreamInfo* raw_info = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = js_GetStreamInfo(&raw_info, js, spec.name.c_str(), nullptr, &err);
@@ -148,6 +160,7 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
     if (s != NATS_OK && IsNotFound(s, err)) {
       if (!manage_) {
         not_ready("stream " + spec.name + " does not exist");
+        count(EnsureCount::kError);
         continue;
       }
       jsStreamConfig cfg = ToJs(spec, subjects);
@@ -157,12 +170,15 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
       if (created != nullptr) jsStreamInfo_Destroy(created);
       if (s == NATS_OK) {
         result.created.push_back(spec.name);
+        count(EnsureCount::kCreated);
+        if (role < NatsStats::kStreamRoles) stats_.stream_drift[role].store(0);
         Log(log_, "INFO", "jetstream.stream_ensured", "stream created",
             {{"stream", spec.name}, {"subjects", absl::StrJoin(spec.subjects, ",")}});
         continue;
       }
       if (err != JSStreamNameExistErr) {
         not_ready(JsError(s, err, "create stream " + spec.name));
+        count(EnsureCount::kError);
         continue;
       }
       // A racing replica created it first: verify what it created.
@@ -173,6 +189,7 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
     }
     if (s != NATS_OK || !info || info->Config == nullptr) {
       not_ready(JsError(s, err, "stream info " + spec.name));
+      count(EnsureCount::kError);
       continue;
     }
     StreamCheck check = CompareStream(spec, *info->Config);
@@ -202,6 +219,14 @@ EnsureResult StreamManager::Ensure(jsCtx* js) {
       }
     }
     if (!check.drift.empty()) result.drift[spec.name] = check.drift;
+    if (role < NatsStats::kStreamRoles)
+      stats_.stream_drift[role].store(check.drift.empty() ? 0 : 1);
+    if (stream_failed) {
+      count(EnsureCount::kError);  // subjects missing (verifying) or not added
+    } else {
+      count(result.updated.size() != updated_before ? EnsureCount::kUpdated
+                                                    : EnsureCount::kUnchanged);
+    }
     auto& last = last_drift_[spec.name];
     if (check.drift != last) {
       last = check.drift;

@@ -35,6 +35,14 @@ void WorkerMetrics::SetGauge(std::string_view name, std::initializer_list<std::s
   }
 }
 
+void WorkerMetrics::Observe(std::string_view name, std::initializer_list<std::string_view> labels,
+                            double value) {
+  if (metrics_ == nullptr || metrics_->registry == nullptr) return;
+  if (obs::HistogramFamily* f = metrics_->registry->FindHistogram(name); f != nullptr) {
+    f->Get(std::span<const std::string_view>(labels.begin(), labels.size())).Observe(value);
+  }
+}
+
 uint64_t WorkerMetrics::Get(std::string_view name,
                             std::initializer_list<std::string_view> labels) const {
   absl::MutexLock lock(&mu_);

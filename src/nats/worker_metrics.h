@@ -28,6 +28,8 @@ class WorkerMetrics {
   void Inc(std::string_view name, std::initializer_list<std::string_view> labels = {});
   void SetGauge(std::string_view name, std::initializer_list<std::string_view> labels,
                 double value);
+  // Histogram observation (registry only; skipped when the family is not exported).
+  void Observe(std::string_view name, std::initializer_list<std::string_view> labels, double value);
   // Local total of a counter series (0 when never incremented).
   uint64_t Get(std::string_view name, std::initializer_list<std::string_view> labels = {}) const;
 

@@ -260,13 +260,19 @@ TEST_F(DecideProcessorTest, PushingStatuses) {
   Json blocked(Run(Body(R"(,"push_assignment":true)")).reply);
   EXPECT_TRUE(blocked.Bool("/ok"));
   EXPECT_EQ(blocked.Str("/assignment/status"), "tenant_blocked");
+  // OBS §2.5: router_assignment_blocked_total counts the decision not to push.
+  EXPECT_EQ(stats_.assignment_blocked.load(), 1u);
+  EXPECT_EQ(stats_.assignment_skipped.load(), 0u);
 
   options_.jetstream_enabled = false;
   Rebuild();
   Json disabled(Run(Body(R"(,"push_assignment":"true")")).reply);
   EXPECT_EQ(disabled.Str("/assignment/status"), "disabled");
+  EXPECT_EQ(stats_.assignment_skipped.load(), 1u);  // router_assignment_skipped_total
   Json not_pushing(Run(Body()).reply);
   EXPECT_FALSE(not_pushing.Has("/assignment"));
+  EXPECT_EQ(stats_.assignment_skipped.load(), 1u);  // not pushing: neither counter moves
+  EXPECT_EQ(stats_.assignment_blocked.load(), 1u);
 }
 
 TEST_F(DecideProcessorTest, WorkerStateDoesNotLeakBetweenRequests) {

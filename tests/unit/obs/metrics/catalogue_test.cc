@@ -328,6 +328,26 @@ TEST(CatalogueTest, ExportsOnlyFamiliesInUse) {
       "router_results_validation_failed_total",
       "router_usage_emit_failed_total",
       "router_usage_emitted_total",
+      // intake, connection, streams, consumer info, result latency (#4 runtime items)
+      "ctx_missing_headers_total",
+      "router_assignment_blocked_total",
+      "router_assignment_skipped_total",
+      "router_intake_dlq_dropped_total",
+      "router_intake_payload_bytes",
+      "router_intake_trace_id_nonconforming_total",
+      "router_intake_validation_errors_total",
+      "router_jetstream_consumer_ack_pending",
+      "router_jetstream_consumer_pending",
+      "router_jetstream_stream_config_drift",
+      "router_jetstream_stream_ensure_total",
+      "router_nats_connect_failures_total",
+      "router_nats_connection_established_total",
+      "router_nats_connection_lost_total",
+      "router_nats_connection_status",
+      "router_nats_reconnect_attempts_total",
+      "router_nats_reply_failures_total",
+      "router_nats_slow_consumer_total",
+      "router_result_latency_seconds",
   };
   std::set<std::string> exported;
   for (const MetricDef& def : Catalogue()) {
