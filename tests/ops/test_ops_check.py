@@ -205,11 +205,11 @@ class EndToEndTest(unittest.TestCase):
 
     def test_panel_naming_a_later_family_fails(self):
         def mutate(dash):
-            dash["panels"][1]["targets"][0]["expr"] = "router_nats_connection_status"
+            dash["panels"][1]["targets"][0]["expr"] = "router_extension_execution_total"
         self.edit_dashboard(mutate)
         rc, out = self.run_check()
         self.assertNotEqual(rc, 0)
-        self.assertIn("router_nats_connection_status is not exported", out)
+        self.assertIn("router_extension_execution_total is not exported", out)
 
     def test_bare_histogram_name_fails(self):
         def mutate(dash):
@@ -244,11 +244,12 @@ class EndToEndTest(unittest.TestCase):
 
     def test_later_family_marked_yes_in_docs_fails_scrape_comparison(self):
         metrics = self.write(exposition_from_docs() +
-                             "# HELP router_nats_connection_status h\n# TYPE "
-                             "router_nats_connection_status gauge\nrouter_nats_connection_status 1\n")
+                             "# HELP router_extension_execution_total h\n# TYPE "
+                             "router_extension_execution_total counter\n"
+                             "router_extension_execution_total 1\n")
         rc, out = self.run_check("--metrics-file", metrics)
         self.assertNotEqual(rc, 0)
-        self.assertIn("router_nats_connection_status: docs say 'from #4'", out)
+        self.assertIn("router_extension_execution_total: docs say 'later'", out)
 
     def test_wrong_severity_and_runbook_fail(self):
         rel = "deploy/prometheus/alerts.yml"
@@ -260,10 +261,10 @@ class EndToEndTest(unittest.TestCase):
 
     def test_missing_spec_alert_fails(self):
         rel = "deploy/prometheus/alerts-pending.yml.disabled"
-        self.edit(rel, "- alert: BeamlineRouterStreamDrift", "- alert: SomethingElse")
+        self.edit(rel, "- alert: BeamlineRouterUsageEmitFailing", "- alert: SomethingElse")
         rc, out = self.run_check()
         self.assertNotEqual(rc, 0)
-        self.assertIn("BeamlineRouterStreamDrift (OBS §4) neither in alerts.yml", out)
+        self.assertIn("BeamlineRouterUsageEmitFailing (OBS §4) neither in alerts.yml", out)
 
     def test_catalogue_file_comparison(self):
         docs = ops_check.load_docs_catalogue(os.path.join(ROOT, "docs/OBSERVABILITY.md"))
