@@ -160,6 +160,17 @@ class Client {
     jsStreamInfo_Destroy(si);
     return n;
   }
+  // Core request/reply (S1 -> S2); "" on timeout.
+  std::string Request(const std::string& subject, const std::string& body) {
+    natsMsg* reply = nullptr;
+    if (natsConnection_Request(&reply, nc_, subject.c_str(), body.data(),
+                               static_cast<int>(body.size()), 5000) != NATS_OK) {
+      return "";
+    }
+    std::string out(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
+    natsMsg_Destroy(reply);
+    return out;
+  }
   bool Publish(const std::string& subject, const std::string& body, const std::string& msg_id) {
     natsMsg* m = nullptr;
     natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
@@ -247,6 +258,75 @@ TEST(NatsReconnectTest, FreshServerOnSamePortGetsStreamsAndDurablesBackAndFetchi
   EXPECT_THAT(text, HasSubstr("router_jetstream_stream_ensure_total{stream=\"usage\",result="
                               "\"created\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("router_jetstream_consumer_bound{consumer=\"results\"} 1\n"));
+}
+
+// Observability §2.5: the #4 runtime families move on real NATS traffic (intake rejections by
+// code and source, payload sizes, trace ids kept but nonconforming, a blocked push, the worker's
+// latency of a processed result, the stream ensure counts, the connection gauge).
+TEST(NatsRuntimeMetricsTest, IntakeResultsAndStreamsAreCountedOnTheScrape) {
+  NatsServerProcess server;
+  ASSERT_TRUE(server.Start().ok());
+  config::Config c = ReconnectConfig(server.url());
+  c.nats.assignments.allowed_tenants = {"beta"};  // acme may not push: tenant_blocked
+  Replica replica(c);
+  ASSERT_TRUE(replica.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 20s, "ready").ok())
+      << replica.readiness().ToJson();
+  Client client;
+  ASSERT_TRUE(client.Connect(server.url()).ok());
+  const std::string decide = "beamline.router.v1.decide";
+  // §4.1 rule 1 (PAYLOAD_TOO_SMALL), rule 3 (SCHEMA_VALIDATION_FAILED), rule 4
+  // (VERSION_UNSUPPORTED).
+  EXPECT_NE(client.Request(decide, " x ").find("invalid_request"), std::string::npos);
+  EXPECT_NE(client.Request(decide, R"({"tenant_id":"acme",)").find("invalid_request"),
+            std::string::npos);
+  EXPECT_NE(client.Request(decide, R"({"version":"2","request_id":"r","tenant_id":"acme"})")
+                .find("invalid_request"),
+            std::string::npos);
+  // A valid pushing decide of a tenant that may not push, with a nonconforming trace id.
+  const std::string reply = client.Request(
+      decide,
+      R"({"version":"1","request_id":"r-push","tenant_id":"acme","trace_id":"not-a-trace-id","push_assignment":true,"task":{"type":"t","payload_ref":"blob://x"}})");
+  EXPECT_NE(reply.find("tenant_blocked"), std::string::npos) << reply;
+  // A result with a worker-reported latency of 912 ms.
+  const std::string id = "3f6c1e9a-8b2d-4c47-9e15-6a0d2b7f41c3";
+  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), "res-" + id));
+  ASSERT_TRUE(
+      WaitFor([&] { return client.StoredCount("BEAMLINE_USAGE") == 1; }, 15s, "usage event").ok());
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    return replica.transport().worker_metrics().Get("router_results_total",
+                                                                    {"success"}) == 1;
+                  },
+                  10s, "result counted")
+                  .ok());
+
+  const std::string text = replica.Scrape();
+  for (const char* line : {
+           "router_intake_validation_errors_total{source=\"decide\",code=\"PAYLOAD_TOO_SMALL\"} "
+           "1\n",
+           "router_intake_validation_errors_total{source=\"decide\",code=\"SCHEMA_VALIDATION_"
+           "FAILED\"} 1\n",
+           "router_intake_validation_errors_total{source=\"decide\",code=\"VERSION_UNSUPPORTED\"} "
+           "1\n",
+           "router_intake_validation_errors_total{source=\"results\",code=\"SCHEMA_VALIDATION_"
+           "FAILED\"} 0\n",
+           "router_intake_payload_bytes_count{source=\"decide\"} 4\n",
+           "router_intake_payload_bytes_count{source=\"results\"} 1\n",
+           "router_intake_trace_id_nonconforming_total{source=\"decide\"} 1\n",
+           "router_assignment_blocked_total 1\n",
+           "router_assignment_skipped_total 0\n",
+           "router_result_latency_seconds_count{status=\"success\"} 1\n",
+           "router_result_latency_seconds_bucket{status=\"success\",le=\"0.5\"} 0\n",
+           "router_result_latency_seconds_bucket{status=\"success\",le=\"1\"} 1\n",
+           "router_jetstream_stream_ensure_total{stream=\"assignments\",result=\"created\"} 1\n",
+           "router_jetstream_stream_ensure_total{stream=\"results\",result=\"created\"} 2\n",
+           "router_jetstream_stream_config_drift{stream=\"usage\"} 0\n",
+           "router_nats_connection_status 1\n",
+           "router_nats_connection_established_total 1\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
 }
 
 }  // namespace
