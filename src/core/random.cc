@@ -72,10 +72,10 @@ void ReseedThisThreadForTest(uint64_t seed) {
   g.generation = g_generation.load(std::memory_order_acquire);
 }
 
-uint64_t NextU64() {
-  Generator& g = t_gen;
-  uint64_t generation = g_generation.load(std::memory_order_acquire);
-  if (g.generation != generation) SeedThisThread(g, generation);
+namespace {
+
+// One xoshiro256++ step of `g`.
+inline uint64_t Step(Generator& g) {
   uint64_t* s = g.s;
   const uint64_t result = Rotl(s[0] + s[3], 23) + s[0];
   const uint64_t t = s[1] << 17;
@@ -86,6 +86,28 @@ uint64_t NextU64() {
   s[2] ^= t;
   s[3] = Rotl(s[3], 45);
   return result;
+}
+
+// The identifier stream: its own generator per thread, seeded once from the OS, never from
+// SetGlobalSeed / ReseedThisThreadForTest.
+thread_local Generator t_unique_gen;
+
+}  // namespace
+
+uint64_t NextU64() {
+  Generator& g = t_gen;
+  uint64_t generation = g_generation.load(std::memory_order_acquire);
+  if (g.generation != generation) SeedThisThread(g, generation);
+  return Step(g);
+}
+
+uint64_t NextUniqueU64() {
+  Generator& g = t_unique_gen;
+  if (g.generation == 0) {
+    SeedFrom(g, OsEntropy());
+    g.generation = 1;
+  }
+  return Step(g);
 }
 
 uint64_t UniformBelow(uint64_t bound) {

@@ -1,5 +1,6 @@
 #pragma once
-// Random: the per-thread PRNG behind the weighted draw and backoff jitter (POL §4, §1.3).
+// Random: the per-thread PRNG behind the weighted draw and backoff jitter (POL §4, §1.3), and
+// the OS-seeded identifier stream (NextUniqueU64).
 //
 // Each thread owns a xoshiro256++ generator (thread_local: never shared, never locked). It is
 // seeded lazily on first use from the process seed (SetGlobalSeed) mixed with the thread's index
@@ -25,6 +26,12 @@ void ReseedThisThreadForTest(uint64_t seed);
 
 // Next 64 random bits of the calling thread's generator.
 uint64_t NextU64();
+
+// Next 64 random bits for identifiers (decision_id, assignment_id, generated trace ids): a
+// separate per-thread generator seeded from the OS only, so that replicas or restarts sharing a
+// configured `decide.rng_seed` never draw the same ids (an assignment_id is the JetStream
+// Nats-Msg-Id: a repeat inside the duplicate window would be dropped as a duplicate).
+uint64_t NextUniqueU64();
 
 // A uniform integer in [0, bound) by Lemire's multiply-shift with rejection (unbiased, integer
 // only). REQUIRES: bound > 0 (returns 0 for bound 0).

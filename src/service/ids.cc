@@ -25,8 +25,8 @@ bool AllZero(std::string_view s) { return s.find_first_not_of('0') == std::strin
 }  // namespace
 
 std::string NewUuidV4() {
-  uint64_t hi = core::NextU64();
-  uint64_t lo = core::NextU64();
+  uint64_t hi = core::NextUniqueU64();
+  uint64_t lo = core::NextUniqueU64();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10xx
   std::string out;
@@ -46,8 +46,8 @@ std::string NewUuidV4() {
 std::string NewTraceId() {
   std::string out;
   out.reserve(32);
-  uint64_t hi = core::NextU64();
-  uint64_t lo = core::NextU64() | 1;  // never all zero
+  uint64_t hi = core::NextUniqueU64();
+  uint64_t lo = core::NextUniqueU64() | 1;  // never all zero
   AppendHex(out, hi, 16);
   AppendHex(out, lo, 16);
   return out;

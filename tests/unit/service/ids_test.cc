@@ -63,6 +63,20 @@ TEST_F(IdsTest, NewUuidV4VariesTheRandomNibbles) {
   EXPECT_EQ(per_position[19].size(), 4u);  // 8, 9, a, b
 }
 
+// decision_id / assignment_id never follow the configured decide.rng_seed: two replicas (or a
+// restart) with one seed would otherwise draw the same assignment_id, which JetStream's
+// duplicate window then drops (nats-contracts.md §6.2: Nats-Msg-Id = assignment_id).
+TEST_F(IdsTest, IdsDoNotFollowTheDecisionSeed) {
+  core::SetGlobalSeed(42);
+  const std::string first_uuid = NewUuidV4();
+  const std::string first_trace = NewTraceId();
+  const uint64_t first_draw = core::NextU64();
+  core::SetGlobalSeed(42);  // the same seed again: the weighted draw repeats, ids do not
+  EXPECT_EQ(core::NextU64(), first_draw);
+  EXPECT_NE(NewUuidV4(), first_uuid);
+  EXPECT_NE(NewTraceId(), first_trace);
+}
+
 TEST_F(IdsTest, NewTraceIdIsValidAndFresh) {
   std::set<std::string> seen;
   for (int i = 0; i < 2000; ++i) {
