@@ -206,6 +206,8 @@ TEST(NatsReconnectTest, FreshServerOnSamePortGetsStreamsAndDurablesBackAndFetchi
   NatsServerProcess first;
   ASSERT_TRUE(first.Start().ok());
   const int port = first.port();
+  // Declared before the replica so that it outlives the replica's shutdown.
+  std::unique_ptr<NatsServerProcess> fresh;
   Replica replica(ReconnectConfig(first.url()));
   ASSERT_TRUE(replica.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 20s, "ready").ok())
@@ -219,15 +221,15 @@ TEST(NatsReconnectTest, FreshServerOnSamePortGetsStreamsAndDurablesBackAndFetchi
   // A fresh server, empty store, same port (a later -p wins over the helper's own).
   NatsServerOptions fresh_options;
   fresh_options.extra_args = {"-p", std::to_string(port)};
-  NatsServerProcess fresh(fresh_options);
-  ASSERT_TRUE(fresh.Start().ok()) << fresh.ReadLog();
-  ASSERT_EQ(fresh.port(), port);
+  fresh = std::make_unique<NatsServerProcess>(fresh_options);
+  ASSERT_TRUE(fresh->Start().ok()) << fresh->ReadLog();
+  ASSERT_EQ(fresh->port(), port);
 
   ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 30s, "ready again").ok())
       << replica.readiness().ToJson();
 
   Client client;
-  ASSERT_TRUE(client.Connect(fresh.url()).ok());
+  ASSERT_TRUE(client.Connect(fresh->url()).ok());
   for (const char* stream :
        {"CAF_ASSIGNMENTS", "CAF_RESULTS", "CAF_ACKS", "BEAMLINE_USAGE", "ROUTER_DLQ"}) {
     EXPECT_TRUE(client.StreamExists(stream)) << stream;
