@@ -11,6 +11,9 @@
 #   router restarted with "immediate" (reported). Pushing runs audit the CAF_ASSIGNMENTS stream
 #   (every returned assignment_id stored exactly once as Nats-Msg-Id). Prints markdown tables;
 #   exits 1 when an audit fails.
+# Also prints the router's and nats-server's CPU time per decide of each router run (from
+# /proc and router_decide_requests_total{transport="nats"}) and the load average, because
+# decisions/s on a shared machine mostly measures the other tenants.
 # Environment: STEPS, DURATION (20), WARMUP (3), CONNECTIONS (4). --quick: W 16,64, 2 s runs;
 # --smoke: W 16, 1 s runs (make test).
 set -euo pipefail
@@ -100,6 +103,18 @@ stop_router() {
   wait "$ROUTER_PID" 2>/dev/null || true
   ROUTER_PID=""
 }
+decides() {  # router_decide_requests_total{transport="nats"} summed over outcomes (0 if unknown)
+  curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null |
+    awk '/^router_decide_requests_total\{/ && /transport="nats"/ {s += $NF} END {printf "%.0f", s}'
+}
+per_decision() {  # per_decision LABEL: router and nats-server CPU per decide since mark_cpu
+  local r1 n1 d1
+  r1=$(cpu_seconds "$ROUTER_PID"); n1=$(cpu_seconds "$NATS_PID"); d1=$(decides)
+  awk -v l="$1" -v r0="$mark_r" -v r1="$r1" -v n0="$mark_n" -v n1="$n1" -v d0="$mark_d" -v d1="$d1" \
+    'BEGIN {d = d1 - d0; if (d > 0) printf "%s: %.0f decides (warm-up and audit included), CPU per decide: router %.1f us, nats-server %.1f us\n", l, d, 1e6 * (r1 - r0) / d, 1e6 * (n1 - n0) / d}' \
+    >>"$OUT_DIR/cpu_per_decide.txt"
+}
+mark_cpu() { mark_r=$(cpu_seconds "$ROUTER_PID"); mark_n=$(cpu_seconds "$NATS_PID"); mark_d=$(decides); }
 load() {  # load LABEL SUBJECT [--push]
   "$LOAD_BIN" --url "$NATS_URL" --mode load --concurrency "$STEPS" --duration "$DURATION" \
     --warmup "$WARMUP" --connections "$CONNECTIONS" --subject "$2" --label "$1" "${@:3}"
@@ -116,13 +131,19 @@ load "echo (bare cnats)" bench.echo.decide | tee "$OUT_DIR/echo.rows"
 start_router after_publish
 router_cpu0=$(cpu_seconds "$ROUTER_PID")
 nats_cpu0=$(cpu_seconds "$NATS_PID")
+mark_cpu
 load "router, push=false" beamline.router.v1.decide | tee "$OUT_DIR/nopush.rows"
+per_decision "router, push=false"
+mark_cpu
 load "router, push=true, after_publish" beamline.router.v1.decide --push | tee "$OUT_DIR/after.rows"
+per_decision "router, push=true, after_publish"
 router_cpu1=$(cpu_seconds "$ROUTER_PID")
 nats_cpu1=$(cpu_seconds "$NATS_PID")
 stop_router
 start_router immediate
+mark_cpu
 load "router, push=true, immediate" beamline.router.v1.decide --push | tee "$OUT_DIR/immediate.rows"
+per_decision "router, push=true, immediate"
 stop_router
 
 best() { awk -F'|' '{gsub(/ /, "", $4); if ($4 + 0 > b) b = $4 + 0} END {printf "%.0f", b}' "$1"; }
@@ -144,5 +165,8 @@ echo
 audit_failed=0
 grep -q "FAIL" "$OUT_DIR/after.rows" "$OUT_DIR/immediate.rows" && audit_failed=1
 echo "CPU seconds during the push=false and after_publish runs: router $(awk -v a="$router_cpu0" -v b="$router_cpu1" 'BEGIN {printf "%.1f", b - a}'), nats-server $(awk -v a="$nats_cpu0" -v b="$nats_cpu1" 'BEGIN {printf "%.1f", b - a}') (the load tool runs on the same 2 cores). Logs: $OUT_DIR"
+# CPU cost per decide (all W steps of a run together): steadier than decisions/s on a busy machine.
+[ -f "$OUT_DIR/cpu_per_decide.txt" ] && sed 's/^/- /' "$OUT_DIR/cpu_per_decide.txt"
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 # Exactly-once is deterministic: an audit failure fails the script (throughput never does).
 exit "$audit_failed"
