@@ -301,6 +301,11 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   }
   service::IdempotencySlot* idem_slot = acquired.slot.active() ? &acquired.slot : nullptr;
 
+  // §5.1 after_publish: a pushing decide's outcome is the reply sent after the PubAck wait
+  // (`ok` or `assignment_not_persisted`, OBS §2.4), counted then.
+  call.defer_ok_outcome = req.push_assignment && push_enabled && tenant_may_push &&
+                          outbox_ != nullptr && !options_.reply_immediate &&
+                          static_cast<bool>(message.send_later);
   service::DecideOutput decision = decisions_.Decide(call);
   if (!decision.status.ok()) {
     absl::Status adapted = AdaptServiceError(decision.status, w.context_);
@@ -349,15 +354,19 @@ DecideOutcome DecideProcessor::Process(const DecideMessage& message, Worker& w) 
   return outcome;
 }
 
-Waiter DecideProcessor::MakeWaiter(const DecideMessage& message, const Worker& w,
-                                   std::string ok_reply, std::string assignment_id) const {
+Waiter DecideProcessor::MakeWaiter(
+    const DecideMessage& message, const Worker& w, std::string ok_reply, std::string assignment_id,
+    std::shared_ptr<service::DeferredDecideOutcome> decide_outcome) const {
   std::string request_id(w.request_.request_id);
   std::optional<std::string> trace_id;
   if (w.request_.trace_id) trace_id = std::string(*w.request_.trace_id);
   stats_.decide_inflight.fetch_add(1, std::memory_order_relaxed);  // still in flight (§5.1)
   return [send = message.send_later, ok_reply = std::move(ok_reply), request_id,
           trace_id = std::move(trace_id), assignment_id = std::move(assignment_id),
-          timeout_ms = options_.publish_timeout_ms, &stats = stats_](const WaitResult& r) {
+          timeout_ms = options_.publish_timeout_ms, &stats = stats_,
+          decide_outcome = std::move(decide_outcome)](const WaitResult& r) {
+    // The terminal decide outcome (OBS §2.4: `unavailable` -> assignment_not_persisted).
+    if (decide_outcome) decide_outcome->Finish(r.published ? "ok" : "assignment_not_persisted");
     if (r.published) {
       if (send) send(ok_reply);
     } else {
@@ -405,6 +414,7 @@ DecideOutcome DecideProcessor::PushAssignment(const DecideMessage& message, Work
   error_context.trace_id = req.trace_id;
   if (!built.ok()) {
     if (ErrorTag(built) == tag::kInternal) Inc(stats_.internal_errors);
+    if (decision.deferred_outcome) decision.deferred_outcome->Finish(ErrorTag(built));
     WriteErrorResponse(MapDecideError(built), error_context, w.reply_);
     Inc(stats_.decide_errors);
     outcome.reply = w.reply_;
@@ -458,11 +468,13 @@ DecideOutcome DecideProcessor::PushAssignment(const DecideMessage& message, Work
   Inc(stats_.decide_ok);
   outcome.ok = true;
   if (options_.reply_immediate || !message.send_later) {
+    if (decision.deferred_outcome) decision.deferred_outcome->Finish("ok");
     outbox_->Enqueue(std::move(slot), std::move(m));
     outcome.reply = w.reply_;
     return outcome;
   }
-  outbox_->Enqueue(std::move(slot), std::move(m), MakeWaiter(message, w, w.reply_, assignment_id));
+  outbox_->Enqueue(std::move(slot), std::move(m),
+                   MakeWaiter(message, w, w.reply_, assignment_id, decision.deferred_outcome));
   outcome.deferred = true;
   return outcome;
 }

@@ -138,7 +138,8 @@ class DecideProcessor {
   DecideOutcome Replay(const DecideMessage& message, Worker& w,
                        const service::IdempotencyRecord& record, AssignmentOutbox::Slot slot) const;
   Waiter MakeWaiter(const DecideMessage& message, const Worker& w, std::string ok_reply,
-                    std::string assignment_id) const;
+                    std::string assignment_id,
+                    std::shared_ptr<service::DeferredDecideOutcome> decide_outcome = nullptr) const;
 
   const DecideProcessorOptions options_;
   const service::DecisionService& decisions_;

@@ -51,6 +51,25 @@ DecideTelemetry::~DecideTelemetry() {
   }
 }
 
+DeferredDecideOutcome::~DeferredDecideOutcome() { Finish("internal"); }
+
+void DeferredDecideOutcome::Finish(std::string_view outcome) {
+  if (finished_.exchange(true) || metrics_ == nullptr) return;
+  const std::string_view transport = TransportName(transport_);
+  const double seconds = std::chrono::duration<double>(clock_.MonoNow() - start_).count();
+  metrics_->decide_requests->Get({transport, outcome}).Inc();
+  metrics_->decide_duration->Get({transport, outcome}).Observe(seconds);
+  metrics_->decide_inflight->Get({transport}).Dec();
+}
+
+std::shared_ptr<DeferredDecideOutcome> DecideTelemetry::DeferOutcome() {
+  if (obs_.metrics == nullptr || finished_) return nullptr;
+  if (deferred_ == nullptr) {
+    deferred_ = std::make_shared<DeferredDecideOutcome>(obs_.metrics, clock_, transport_, start_);
+  }
+  return deferred_;
+}
+
 std::string DecideTelemetry::TraceIdHex() const {
   if (obs_.tracer != nullptr) return span_.TraceIdHex();
   return parent_.trace_id.ToHex();
@@ -94,9 +113,14 @@ void DecideTelemetry::Finish(const absl::Status& status, std::string_view tenant
   if (obs_.metrics != nullptr) {
     auto& m = *obs_.metrics;
     const double seconds = std::chrono::duration<double>(end - start_).count();
-    m.decide_requests->Get({transport, outcome}).Inc();
-    m.decide_duration->Get({transport, outcome}).Observe(seconds);
-    m.decide_inflight->Get({transport}).Dec();
+    if (deferred_ != nullptr && status.ok()) {
+      // Counted when the reply is sent (DeferredDecideOutcome::Finish).
+    } else {
+      if (deferred_ != nullptr) deferred_->finished_.store(true);
+      m.decide_requests->Get({transport, outcome}).Inc();
+      m.decide_duration->Get({transport, outcome}).Observe(seconds);
+      m.decide_inflight->Get({transport}).Dec();
+    }
     if (status.ok() && result != nullptr) {
       const std::string_view reason = core::ReasonName(result->reason);
       m.decisions->Get({tenant_id, policy_id, reason}).Inc();

@@ -7,6 +7,8 @@
 // the span with the outcome's attributes. Both dependencies are optional (null = off).
 // Confined to the calling thread; the RouterMetrics and Tracer are thread-safe.
 
+#include <atomic>
+#include <memory>
 #include <string_view>
 
 #include "base/clock.h"
@@ -24,6 +26,33 @@ struct Observability {
 
 enum class Transport : uint8_t { kGrpc, kNats };
 std::string_view TransportName(Transport t);  // "grpc" | "nats"
+
+// The terminal decide outcome of a NATS pushing decide in `after_publish` mode, known only when
+// its reply is sent (PubAck -> `ok`, publish_timeout_ms -> `assignment_not_persisted`;
+// nats-contracts.md §5.1, OBS §2.4): router_decide_requests_total, _duration_seconds (PubAck
+// wait included) and the inflight gauge are recorded by Finish, exactly once (O3). Destroyed
+// unfinished it counts `internal` (a transport bug, still one terminal outcome).
+// Thread-safe: Finish may run on any thread (e.g. the PubAck callback).
+class DeferredDecideOutcome {
+ public:
+  DeferredDecideOutcome(obs::RouterMetrics* metrics, const Clock& clock, Transport transport,
+                        MonoTime start)
+      : metrics_(metrics), clock_(clock), transport_(transport), start_(start) {}
+  ~DeferredDecideOutcome();
+  DeferredDecideOutcome(const DeferredDecideOutcome&) = delete;
+  DeferredDecideOutcome& operator=(const DeferredDecideOutcome&) = delete;
+
+  // `outcome`: an OBS §2.4 decide outcome (`ok`, `assignment_not_persisted`, an error tag).
+  void Finish(std::string_view outcome);
+
+ private:
+  friend class DecideTelemetry;
+  obs::RouterMetrics* const metrics_;
+  const Clock& clock_;
+  const Transport transport_;
+  const MonoTime start_;
+  std::atomic<bool> finished_{false};
+};
 
 class DecideTelemetry {
  public:
@@ -50,7 +79,13 @@ class DecideTelemetry {
               std::string_view decision_id, std::string_view correlation_id,
               const class RequestContext* context = nullptr);
 
+  // Before Finish: an OK outcome leaves the decide counters to the returned object (see
+  // DeferredDecideOutcome); an error outcome is counted by Finish as usual and the object is
+  // left finished. Null without metrics.
+  std::shared_ptr<DeferredDecideOutcome> DeferOutcome();
+
  private:
+  std::shared_ptr<DeferredDecideOutcome> deferred_;
   const Observability& obs_;
   const Clock& clock_;
   const Transport transport_;

@@ -200,6 +200,9 @@ DecideOutput DecisionService::Decide(const DecideCall& call) const {
   DecideTelemetry telemetry(obs_, clock_, call.transport, trace);
   RunState run;
   DecideOutput out = Run(call, false, &telemetry, run);
+  if (call.defer_ok_outcome && out.status.ok() && !out.replay) {
+    out.deferred_outcome = telemetry.DeferOutcome();
+  }
   // The terminal outcome is counted and the span ended exactly once (OBS O3). `run` keeps the
   // snapshot, so the result's views into the policy are still valid here.
   telemetry.Finish(out.status, call.tenant_id, run.policy_id,

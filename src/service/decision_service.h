@@ -76,6 +76,9 @@ struct DecideCall {
   std::string_view idempotency_key;
   std::string_view idempotency_fingerprint;
   std::string_view message_payload;  // gRPC Message.payload
+  // NATS pushing decide answered after its PubAck (`after_publish`, nats-contracts.md §5.1):
+  // an OK outcome is counted when the reply is sent, through DecideOutput::deferred_outcome.
+  bool defer_ok_outcome = false;
 };
 
 struct DecideOutput {
@@ -97,6 +100,9 @@ struct DecideOutput {
   // A fresh keyed success: Complete it with the record to replay (the answered bytes); left
   // alone it abandons when the last copy is destroyed (errors are never stored).
   std::shared_ptr<IdempotencySlot> idempotency;
+  // Set for an OK outcome of a call with `defer_ok_outcome` (and metrics on): the transport
+  // Finishes it with the outcome of the reply it finally sends (OBS O3: exactly once).
+  std::shared_ptr<DeferredDecideOutcome> deferred_outcome;
 };
 
 class DecisionService {

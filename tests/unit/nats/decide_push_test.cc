@@ -14,6 +14,7 @@
 #include "nats/assignment_outbox.h"
 #include "nats/decide_processor.h"
 #include "nats_test_util.h"
+#include "obs/metrics/router_metrics.h"
 #include "policy/policy_compiler.h"
 #include "support/fake_clock.h"
 
@@ -199,6 +200,43 @@ TEST_F(DecidePushTest, ReplayReenqueuesPublishFailedRecord) {
   ASSERT_EQ(sender_.sent.size(), 2u);
   EXPECT_EQ(sender_.sent[1].id, id);
   EXPECT_EQ(sender_.sent[1].body, sender_.sent[0].body);  // the stored ExecAssignment
+}
+
+// OBS §2.4 / §2.6: a pushing decide in after_publish mode ends with the reply sent after the
+// PubAck wait: `ok` when published, `assignment_not_persisted` when publish_timeout_ms passed
+// (one terminal increment each, the inflight gauge back to 0; the decision itself is counted).
+TEST_F(DecidePushTest, AfterPublishOutcomeIsCountedWhenTheReplyIsSent) {
+  obs::MetricsOptions mo;
+  mo.process_metrics = false;
+  auto metrics = obs::RouterMetrics::Create(std::move(mo));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  obs::RouterMetrics& m = **metrics;
+  service_ = std::make_unique<service::DecisionService>(service::DecisionServiceOptions{}, clock_,
+                                                        snapshots_, decider_,
+                                                        service::Observability{&m, nullptr});
+  Build(/*immediate=*/false);
+  auto count = [&m](std::string_view outcome) {
+    return m.decide_requests->Get({"nats", outcome}).Value();
+  };
+  auto inflight = [&m] { return m.decide_inflight->Get({"nats"}).Value(); };
+
+  Run(Body("r1"));             // published
+  EXPECT_EQ(count("ok"), 0u);  // parked: not answered yet
+  EXPECT_EQ(inflight(), 1);
+  outbox_->Pump();
+  outbox_->OnResult(sender_.sent[0].id, sender_.sent[0].token, Ok(1));
+  EXPECT_EQ(count("ok"), 1u);
+  EXPECT_EQ(inflight(), 0);
+
+  Run(Body("r2"));  // no PubAck within publish_timeout_ms
+  outbox_->Pump();
+  clock_.Advance(std::chrono::milliseconds(500));
+  outbox_->Pump();
+  ASSERT_EQ(later_.size(), 2u);
+  EXPECT_EQ(count("ok"), 1u);
+  EXPECT_EQ(count("assignment_not_persisted"), 1u);
+  EXPECT_EQ(inflight(), 0);
+  EXPECT_EQ(m.decisions->Get({"acme", "default", "weighted"}).Value(), 2u);
 }
 
 }  // namespace
