@@ -33,6 +33,7 @@
 #include "service/decision_service.h"
 #include "service/idempotency_store.h"
 #include "service/readiness.h"
+#include "support/jetstream_client.h"
 #include "support/nats_server.h"
 #include "support/wait_for.h"
 
@@ -41,7 +42,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using router::testing::NatsServerProcess;
+using router::testing::StoredMsg;
 using router::testing::WaitFor;
+using Json = router::testing::JsonDoc;
 
 constexpr char kSubject[] = "beamline.router.v1.decide";
 constexpr char kAssignSubject[] = "caf.exec.assign.v1";
@@ -120,80 +123,18 @@ config::Config RouterConfig(const std::string& url) {
   return c;
 }
 
-struct StoredMsg {
-  uint64_t seq = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;
-};
-
-class Client {
+// The shared client, narrowed to this suite: decides on S1, the assignment stream.
+class Client : public router::testing::JetStreamClient {
  public:
-  ~Client() {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) natsConnection_Destroy(nc_);
-  }
-  absl::Status Connect(const std::string& url) {
-    natsOptions* o = nullptr;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url.c_str());
-    natsOptions_SetMaxReconnect(o, -1);
-    natsOptions_SetReconnectWait(o, 50);
-    natsOptions_SetRetryOnFailedConnect(o, true, nullptr, nullptr);
-    natsStatus s = natsConnection_Connect(&nc_, o);
-    natsOptions_Destroy(o);
-    if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
-    s = natsConnection_JetStream(&js_, nc_, nullptr);
-    if (s != NATS_OK) return absl::InternalError(natsStatus_GetText(s));
-    return absl::OkStatus();
-  }
   std::string Request(const std::string& body, int64_t timeout_ms = 6000) {
-    natsMsg* reply = nullptr;
-    natsStatus s = natsConnection_Request(&reply, nc_, kSubject, body.data(),
-                                          static_cast<int>(body.size()), timeout_ms);
-    if (s != NATS_OK) return "";
-    std::string out(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
-    natsMsg_Destroy(reply);
-    return out;
+    return JetStreamClient::Request(kSubject, body, {}, timeout_ms);
   }
   // Every stored message of the assignment stream, by sequence.
-  std::vector<StoredMsg> Read() {
-    std::vector<StoredMsg> out;
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_GetStreamInfo(&si, js_, kStream, nullptr, &err) != NATS_OK) return out;
-    const uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-    for (uint64_t seq = first; seq != 0 && seq <= last; ++seq) {
-      natsMsg* m = nullptr;
-      if (js_GetMsg(&m, js_, kStream, seq, nullptr, &err) != NATS_OK) continue;
-      StoredMsg sm;
-      sm.seq = seq;
-      sm.body.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-      const char** keys = nullptr;
-      int n = 0;
-      if (natsMsgHeader_Keys(m, &keys, &n) == NATS_OK) {
-        for (int i = 0; i < n; ++i) {
-          const char* v = nullptr;
-          if (natsMsgHeader_Get(m, keys[i], &v) == NATS_OK) sm.headers[keys[i]] = v;
-        }
-        free(static_cast<void*>(keys));
-      }
-      natsMsg_Destroy(m);
-      out.push_back(std::move(sm));
-    }
-    return out;
-  }
-  std::multiset<std::string> StoredIds() {
-    std::multiset<std::string> ids;
-    for (const auto& m : Read()) {
-      auto it = m.headers.find("Nats-Msg-Id");
-      ids.insert(it == m.headers.end() ? "" : it->second);
-    }
-    return ids;
-  }
+  std::vector<StoredMsg> Read() { return JetStreamClient::Read(kStream); }
+  std::multiset<std::string> StoredIds() { return JetStreamClient::StoredIds(kStream); }
   bool DeleteStream() {
     jsErrCode err = static_cast<jsErrCode>(0);
-    return js_DeleteStream(js_, kStream, nullptr, &err) == NATS_OK;
+    return js_DeleteStream(js(), kStream, nullptr, &err) == NATS_OK;
   }
   bool CreateStream() {
     jsStreamConfig cfg;
@@ -207,47 +148,10 @@ class Client {
     cfg.MaxAge = static_cast<int64_t>(3600) * 1000 * 1000 * 1000;
     jsStreamInfo* si = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
-    natsStatus s = js_AddStream(&si, js_, &cfg, nullptr, &err);
+    natsStatus s = js_AddStream(&si, js(), &cfg, nullptr, &err);
     if (si != nullptr) jsStreamInfo_Destroy(si);
     return s == NATS_OK;
   }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
-
-class Json {
- public:
-  explicit Json(const std::string& text) : text_(text) {
-    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
-  }
-  bool ok() const { return ok_; }
-  std::string Str(const char* pointer) const {
-    std::string_view v;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return "<absent>";
-    return std::string(v);
-  }
-  int64_t Int(const char* pointer) const {
-    int64_t v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  bool Bool(const char* pointer) const {
-    bool v = false;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return false;
-    return v;
-  }
-  bool Has(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS;
-  }
-
- private:
-  simdjson::padded_string text_;
-  simdjson::dom::parser parser_;
-  simdjson::dom::element root_;
-  bool ok_ = false;
 };
 
 std::string Push(const std::string& request_id, const std::string& extra = "", bool push = true) {
@@ -313,20 +217,20 @@ TEST_F(NatsAssignmentTest, Scenario04PublishedBeforeTheReply) {
   auto stored = client_.Read();  // no wait: the reply came after the PubAck
   ASSERT_EQ(stored.size(), 1u);
   const StoredMsg& m = stored[0];
-  EXPECT_EQ(m.headers.at("Nats-Msg-Id"), id);
-  EXPECT_EQ(m.headers.at("tenant_id"), "acme");
-  EXPECT_EQ(m.headers.at("version"), "1");
-  EXPECT_EQ(m.headers.at("request_id"), "req-4");
+  EXPECT_EQ(m.Header("Nats-Msg-Id"), id);
+  EXPECT_EQ(m.Header("tenant_id"), "acme");
+  EXPECT_EQ(m.Header("version"), "1");
+  EXPECT_EQ(m.Header("request_id"), "req-4");
   const std::string trace = r.Str("/decision/metadata/trace_id");
-  const std::string tp = m.headers.at("traceparent");
+  const std::string tp = m.Header("traceparent");
   ASSERT_EQ(tp.size(), 55u);
   EXPECT_EQ(tp.substr(0, 3), "00-");
   EXPECT_EQ(tp.substr(3, 32), trace);
   EXPECT_EQ(tp.substr(53), "00");  // new root, no OTLP endpoint
-  EXPECT_EQ(m.headers.at("trace_id"), trace);
-  EXPECT_EQ(m.headers.at("span_id"), tp.substr(36, 16));
-  EXPECT_EQ(m.headers.at("X-Trace-Id"), trace);
-  EXPECT_EQ(m.headers.at("X-Span-Id"), tp.substr(36, 16));
+  EXPECT_EQ(m.Header("trace_id"), trace);
+  EXPECT_EQ(m.Header("span_id"), tp.substr(36, 16));
+  EXPECT_EQ(m.Header("X-Trace-Id"), trace);
+  EXPECT_EQ(m.Header("X-Span-Id"), tp.substr(36, 16));
   Json body(m.body);
   ASSERT_TRUE(body.ok()) << m.body;
   EXPECT_EQ(body.Str("/version"), "1");
@@ -397,9 +301,8 @@ TEST_F(NatsAssignmentTest, Scenario09LenientTraceIdInAssignmentHeaders) {
   EXPECT_EQ(r.Str("/context/trace_id"), "tr-123");
   auto stored = client_.Read();
   ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(stored[0].headers.at("trace_id"), "tr-123");
-  EXPECT_EQ(stored[0].headers.at("traceparent").substr(3, 32),
-            r.Str("/decision/metadata/trace_id"));
+  EXPECT_EQ(stored[0].Header("trace_id"), "tr-123");
+  EXPECT_EQ(stored[0].Header("traceparent").substr(3, 32), r.Str("/decision/metadata/trace_id"));
   Json body(stored[0].body);
   EXPECT_EQ(body.Str("/correlation/trace_id"), "tr-123");
 }

@@ -34,6 +34,7 @@
 #include "policy/policy_compiler.h"
 #include "service/decision_service.h"
 #include "service/readiness.h"
+#include "support/jetstream_client.h"
 #include "support/nats_server.h"
 #include "support/wait_for.h"
 
@@ -44,6 +45,8 @@ using namespace std::chrono_literals;
 using router::testing::NatsServerOptions;
 using router::testing::NatsServerProcess;
 using router::testing::WaitFor;
+using NatsClient = router::testing::JetStreamClient;
+using Json = router::testing::JsonDoc;
 
 constexpr char kSubject[] = "beamline.router.v1.decide";
 constexpr char kP7030[] =
@@ -129,87 +132,6 @@ class RouterNode {
 };
 
 // ---------------------------------------------------------------- the client side
-class NatsClient {
- public:
-  ~NatsClient() {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) natsConnection_Destroy(nc_);
-  }
-  absl::Status Connect(const std::string& url) {
-    natsOptions* o = nullptr;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url.c_str());
-    natsOptions_SetMaxReconnect(o, -1);
-    natsOptions_SetReconnectWait(o, 50);
-    natsStatus s = natsConnection_Connect(&nc_, o);
-    natsOptions_Destroy(o);
-    if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
-    s = natsConnection_JetStream(&js_, nc_, nullptr);
-    if (s != NATS_OK) return absl::InternalError(natsStatus_GetText(s));
-    return absl::OkStatus();
-  }
-  // One request/reply; "" on timeout or no responders.
-  std::string Request(const std::string& subject, const std::string& body,
-                      const std::vector<std::pair<std::string, std::string>>& headers = {},
-                      int64_t timeout_ms = 5000) {
-    natsMsg* req = nullptr;
-    natsMsg_Create(&req, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    for (const auto& [k, v] : headers) natsMsgHeader_Add(req, k.c_str(), v.c_str());
-    natsMsg* reply = nullptr;
-    natsStatus s = natsConnection_RequestMsg(&reply, nc_, req, timeout_ms);
-    natsMsg_Destroy(req);
-    if (s != NATS_OK) return "";
-    std::string out(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
-    natsMsg_Destroy(reply);
-    return out;
-  }
-  natsConnection* nc() { return nc_; }
-  jsCtx* js() { return js_; }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
-
-// A parsed JSON reply.
-class Json {
- public:
-  explicit Json(const std::string& text) : text_(text) {
-    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
-  }
-  bool ok() const { return ok_; }
-  std::string Str(const char* pointer) const {
-    std::string_view v;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return "<absent>";
-    return std::string(v);
-  }
-  int64_t Int(const char* pointer) const {
-    int64_t v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  bool Bool(const char* pointer) const {
-    bool v = false;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return false;
-    return v;
-  }
-  bool IsNull(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
-  }
-  bool Has(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS;
-  }
-  simdjson::dom::element root() const { return root_; }
-
- private:
-  simdjson::padded_string text_;
-  simdjson::dom::parser parser_;
-  simdjson::dom::element root_;
-  bool ok_ = false;
-};
-
 std::string ValidRequest(const std::string& request_id, const std::string& extra = "") {
   return R"({"version":"1","request_id":")" + request_id +
          R"(","tenant_id":"acme","task":{"type":"chat.completion","payload":{"prompt":"Summarise ticket 4711"}})" +

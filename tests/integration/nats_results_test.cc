@@ -30,6 +30,7 @@
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
 #include "service/readiness.h"
+#include "support/jetstream_client.h"
 #include "support/nats_server.h"
 #include "support/router_process.h"
 #include "support/wait_for.h"
@@ -39,7 +40,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using router::testing::NatsServerProcess;
+using router::testing::StoredMsg;
 using router::testing::WaitFor;
+using Client = router::testing::JetStreamClient;
+using Json = router::testing::JsonDoc;
 
 constexpr char kResults[] = "caf.exec.result.v1";
 constexpr char kAcks[] = "caf.exec.assign.v1.ack";
@@ -124,150 +128,6 @@ class Replica {
   core::Decider decider_{clock_, breakers_, stats_, sticky_};
   std::unique_ptr<service::DecisionService> decisions_;
   std::unique_ptr<NatsTransport> transport_;
-};
-
-struct StoredMsg {
-  std::string subject;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string Header(const std::string& key) const {
-    for (const auto& [k, v] : headers) {
-      if (strcasecmp(k.c_str(), key.c_str()) == 0) return v;
-    }
-    return "<absent>";
-  }
-};
-
-class Client {
- public:
-  ~Client() {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) natsConnection_Destroy(nc_);
-  }
-  absl::Status Connect(const std::string& url) {
-    natsOptions* o = nullptr;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url.c_str());
-    natsStatus s = natsConnection_Connect(&nc_, o);
-    natsOptions_Destroy(o);
-    if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
-    if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) {
-      return absl::InternalError("no JetStream context");
-    }
-    return absl::OkStatus();
-  }
-  // JetStream publish; returns the stream sequence (0 on failure).
-  uint64_t Publish(const std::string& subject, const std::string& body,
-                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    natsMsg* m = nullptr;
-    natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    for (const auto& [k, v] : headers) natsMsgHeader_Add(m, k.c_str(), v.c_str());
-    jsPubAck* ack = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    natsStatus s = js_PublishMsg(&ack, js_, m, nullptr, &err);
-    natsMsg_Destroy(m);
-    uint64_t seq = 0;
-    if (s == NATS_OK && ack != nullptr) seq = ack->Sequence;
-    if (ack != nullptr) jsPubAck_Destroy(ack);
-    return seq;
-  }
-  // Every stored message of `stream` whose subject is `subject` ("" = all), by sequence.
-  std::vector<StoredMsg> Read(const std::string& stream, const std::string& subject = "") {
-    std::vector<StoredMsg> out;
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) != NATS_OK) return out;
-    const uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-    for (uint64_t seq = first; seq != 0 && seq <= last; ++seq) {
-      natsMsg* m = nullptr;
-      if (js_GetMsg(&m, js_, stream.c_str(), seq, nullptr, &err) != NATS_OK) continue;
-      StoredMsg sm;
-      sm.subject = natsMsg_GetSubject(m);
-      sm.body.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-      const char** keys = nullptr;
-      int n = 0;
-      if (natsMsgHeader_Keys(m, &keys, &n) == NATS_OK) {
-        for (int i = 0; i < n; ++i) {
-          const char* v = nullptr;
-          if (natsMsgHeader_Get(m, keys[i], &v) == NATS_OK) sm.headers.emplace_back(keys[i], v);
-        }
-        free(static_cast<void*>(keys));
-      }
-      natsMsg_Destroy(m);
-      if (subject.empty() || sm.subject == subject) out.push_back(std::move(sm));
-    }
-    return out;
-  }
-  // Messages stored in `stream` (stream info; -1 on error).
-  int64_t StoredCount(const std::string& stream) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) != NATS_OK) return -1;
-    const int64_t n = static_cast<int64_t>(si->State.Msgs);
-    jsStreamInfo_Destroy(si);
-    return n;
-  }
-  bool StreamExists(const std::string& stream) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    const bool ok = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) == NATS_OK;
-    if (si != nullptr) jsStreamInfo_Destroy(si);
-    return ok;
-  }
-  // {num_ack_pending, num_pending, ack floor stream seq, num_redelivered}; all -1 on error.
-  std::array<int64_t, 4> ConsumerState(const std::string& stream, const std::string& durable) {
-    jsConsumerInfo* ci = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_GetConsumerInfo(&ci, js_, stream.c_str(), durable.c_str(), nullptr, &err) != NATS_OK) {
-      return {-1, -1, -1, -1};
-    }
-    std::array<int64_t, 4> out = {ci->NumAckPending, static_cast<int64_t>(ci->NumPending),
-                                  static_cast<int64_t>(ci->AckFloor.Stream), ci->NumRedelivered};
-    jsConsumerInfo_Destroy(ci);
-    return out;
-  }
-  jsCtx* js() { return js_; }
-  bool CorePublish(const std::string& subject, const std::string& body) {
-    return natsConnection_PublishString(nc_, subject.c_str(), body.c_str()) == NATS_OK &&
-           natsConnection_Flush(nc_) == NATS_OK;
-  }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
-
-class Json {
- public:
-  explicit Json(const std::string& text) : text_(text) {
-    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
-  }
-  std::string Str(const char* pointer) const {
-    std::string_view v;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return "<absent>";
-    return std::string(v);
-  }
-  int64_t Int(const char* pointer) const {
-    int64_t v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  double Num(const char* pointer) const {
-    double v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  bool IsNull(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
-  }
-
- private:
-  simdjson::padded_string text_;
-  simdjson::dom::parser parser_;
-  simdjson::dom::element root_;
-  bool ok_ = false;
 };
 
 std::string Result(const std::string& id, const std::string& status = "success",

@@ -77,7 +77,7 @@ void RunRouterKill(NatsServerProcess& nats, JetStreamClient& client, const std::
   std::atomic<int> sent{0}, ok_after_restart{0};
   std::thread flow([&] {
     for (int i = 0; !stop.load(); ++i) {
-      JsonDoc r(client.Request(kDecideSubject, KillBody(i), 3000));
+      JsonDoc r(client.Request(kDecideSubject, KillBody(i), {}, 3000));
       const auto answered_at = Clock::now();
       ++sent;
       if (r.Bool("/ok")) {

@@ -142,7 +142,7 @@ TEST_F(NatsRouterProcessTest, Scenario22HundredNatsAndHundredGrpcConcurrently) {
     threads.emplace_back([&, i] {
       const std::string body = PushBody("s22-" + std::to_string(i));
       go.arrive_and_wait();
-      JsonDoc r(client_.Request(kDecideSubject, body, 10000));
+      JsonDoc r(client_.Request(kDecideSubject, body, {}, 10000));
       if (r.Bool("/ok") && r.Str("/assignment/status") == "published") {
         ++nats_ok;
         std::lock_guard<std::mutex> lock(mu);
@@ -189,8 +189,8 @@ TEST_F(NatsRouterProcessTest, Scenario26ServerSigkillWithGrpcLoopAndReadiness) {
     for (int i = 0; !stop.load(); ++i) {
       const std::string key = "s26-" + std::to_string(i);
       for (int attempt = 0; !stop.load(); ++attempt) {
-        JsonDoc r(flow_client.Request(kDecideSubject,
-                                      PushBody(key + "-a" + std::to_string(attempt), key), 3000));
+        JsonDoc r(flow_client.Request(
+            kDecideSubject, PushBody(key + "-a" + std::to_string(attempt), key), {}, 3000));
         ++sent;
         auto pacing = 5ms;  // ~200 req/s, not synchronisation
         if (r.Bool("/ok")) {
@@ -371,7 +371,7 @@ TEST_F(NatsRouterProcessTest, Scenario28ThreeReplicasShareTheLoad) {
   for (int t = 0; t < 10; ++t) {
     pool.emplace_back([&] {
       for (int i = next++; i < kDecides; i = next++) {
-        JsonDoc r(client_.Request(kDecideSubject, PushBody("s28-" + std::to_string(i)), 10000));
+        JsonDoc r(client_.Request(kDecideSubject, PushBody("s28-" + std::to_string(i)), {}, 10000));
         if (r.Bool("/ok") && r.Str("/assignment/status") == "published") {
           ++ok;
           ids[i] = r.Str("/assignment/assignment_id");
@@ -445,7 +445,7 @@ TEST_F(NatsRouterProcessTest, DISABLED_ReplicasWithOneRngSeedDrawDistinctAssignm
   constexpr int kDecides = 60;
   std::set<std::string> ids;
   for (int i = 0; i < kDecides; ++i) {
-    JsonDoc r(client_.Request(kDecideSubject, PushBody("seed-" + std::to_string(i)), 10000));
+    JsonDoc r(client_.Request(kDecideSubject, PushBody("seed-" + std::to_string(i)), {}, 10000));
     ASSERT_TRUE(r.Bool("/ok")) << i;
     ids.insert(r.Str("/assignment/assignment_id"));
   }
@@ -524,7 +524,7 @@ TEST_F(NatsRouterProcessTest, Scenario23Soak) {
   pollers.emplace_back([&] {
     while (!stop.load()) {
       const std::string s =
-          JsonDoc(status_client.Request(kStatusSubject, "{}", 1000)).Str("/data/status");
+          JsonDoc(status_client.Request(kStatusSubject, "{}", {}, 1000)).Str("/data/status");
       const long rss = router::testing::VmRssKb(router->pid());
       {
         std::lock_guard<std::mutex> lock(status_mu);

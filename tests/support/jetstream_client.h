@@ -70,10 +70,11 @@ class JetStreamClient {
     return absl::OkStatus();
   }
 
-  // One core request/reply; "" on timeout, no responders or a lost connection.
+  // One core request/reply with optional headers; "" on timeout, no responders or a lost
+  // connection.
   std::string Request(const std::string& subject, const std::string& body,
-                      int64_t timeout_ms = 5000,
-                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+                      const std::vector<std::pair<std::string, std::string>>& headers = {},
+                      int64_t timeout_ms = 5000) {
     natsMsg* req = nullptr;
     if (natsMsg_Create(&req, subject.c_str(), nullptr, body.data(),
                        static_cast<int>(body.size())) != NATS_OK) {
@@ -180,7 +181,13 @@ class JetStreamClient {
   // A raw JetStream API call, e.g. Api("STREAM.INFO.CAF_RESULTS") -> the JSON reply ("" on
   // timeout).
   std::string Api(const std::string& call, const std::string& body = "") {
-    return Request("$JS.API." + call, body, 5000);
+    return Request("$JS.API." + call, body);
+  }
+
+  // A core publish, flushed.
+  bool CorePublish(const std::string& subject, const std::string& body) {
+    return natsConnection_PublishString(nc_, subject.c_str(), body.c_str()) == NATS_OK &&
+           natsConnection_Flush(nc_) == NATS_OK;
   }
 
   natsConnection* nc() { return nc_; }
@@ -210,6 +217,12 @@ class JsonDoc {
   // The integer at `pointer`, -1 when missing or not an integer.
   int64_t Int(const char* pointer) const {
     int64_t v = -1;
+    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
+    return v;
+  }
+  // The number at `pointer`, -1 when missing or not a number.
+  double Num(const char* pointer) const {
+    double v = -1;
     if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
     return v;
   }

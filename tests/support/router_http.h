@@ -33,10 +33,10 @@ inline std::string HttpBody(int port, const std::string& path) {
   return res ? res->body : "";
 }
 
-// The value of the first exposition line of family `name` (exactly that name, then `{` or a
-// space) that contains every `labels` fragment (e.g. `outcome="published"`); -1 when absent.
-inline double MetricValue(const std::string& text, const std::string& name,
-                          const std::vector<std::string>& labels = {}) {
+// Calls `fn(line)` for every exposition line of family `name` (exactly that name, then `{` or
+// a space) until it returns false.
+template <class Fn>
+void ForEachMetricLine(const std::string& text, const std::string& name, Fn fn) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -47,28 +47,37 @@ inline double MetricValue(const std::string& text, const std::string& name,
     if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
       continue;
     }
-    bool all = true;
-    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+    if (!fn(line)) return;
   }
-  return -1;
+}
+
+// The sample value at the end of an exposition line.
+inline double LineValue(const std::string& line) {
+  return std::stod(line.substr(line.rfind(' ') + 1));
+}
+
+// The value of the first line of family `name` that contains every `labels` fragment (e.g.
+// `outcome="published"`); -1 when absent.
+inline double MetricValue(const std::string& text, const std::string& name,
+                          const std::vector<std::string>& labels = {}) {
+  double value = -1;
+  ForEachMetricLine(text, name, [&](const std::string& line) {
+    for (const auto& l : labels) {
+      if (line.find(l) == std::string::npos) return true;
+    }
+    value = LineValue(line);
+    return false;
+  });
+  return value;
 }
 
 // The sum over every line of family `name` (any labels); 0 when absent.
 inline double MetricSum(const std::string& text, const std::string& name) {
   double sum = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.rfind(name, 0) != 0) continue;
-    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
-      continue;
-    }
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
+  ForEachMetricLine(text, name, [&](const std::string& line) {
+    sum += LineValue(line);
+    return true;
+  });
   return sum;
 }
 
