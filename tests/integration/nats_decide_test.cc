@@ -35,6 +35,7 @@
 #include "service/decision_service.h"
 #include "service/readiness.h"
 #include "support/jetstream_client.h"
+#include "support/jetstream_spec.h"
 #include "support/nats_server.h"
 #include "support/wait_for.h"
 
@@ -555,42 +556,7 @@ TEST_F(NatsDecideTest, FirstConnectRetriesInTheBackground) {
 TEST_F(NatsDecideTest, Scenario01StreamsCreatedWithSpecSettings) {
   auto node = StartNode(RouterConfig(server_.url(), "router-a"));
   ASSERT_TRUE(node->WaitReady().ok()) << node->ChecksJson();
-  struct Want {
-    const char* name;
-    std::vector<std::string> subjects;
-    int64_t max_age_s;
-    int64_t max_bytes;
-    int64_t dup_s;
-    const char* discard;
-  };
-  const std::vector<Want> wants = {
-      {"CAF_ASSIGNMENTS", {"caf.exec.assign.v1"}, 3600, 1LL << 30, 120, "old"},
-      {"CAF_RESULTS", {"caf.exec.result.v1"}, 86400, 1LL << 30, 120, "old"},
-      {"CAF_ACKS", {"caf.exec.assign.v1.ack"}, 86400, 256LL << 20, 120, "old"},
-      {"BEAMLINE_USAGE", {"beamline.usage.v1.metered"}, 604800, 4LL << 30, 600, "new"},
-      {"ROUTER_DLQ",
-       {"beamline.router.v1.decide.dlq", "caf.exec.result.v1.dlq", "caf.exec.assign.v1.ack.dlq"},
-       1209600,
-       1LL << 30,
-       120,
-       "old"},
-  };
-  for (const Want& w : wants) {
-    Json info(client_.Request(std::string("$JS.API.STREAM.INFO.") + w.name, ""));
-    ASSERT_TRUE(info.Has("/config")) << w.name;
-    std::vector<std::string> subjects;
-    simdjson::dom::array arr;
-    ASSERT_EQ(info.root().at_pointer("/config/subjects").get(arr), simdjson::SUCCESS);
-    for (auto s : arr) subjects.emplace_back(std::string_view(s.get_string().value_unsafe()));
-    EXPECT_EQ(subjects, w.subjects) << w.name;
-    EXPECT_EQ(info.Int("/config/max_age"), w.max_age_s * 1000000000LL) << w.name;
-    EXPECT_EQ(info.Int("/config/max_bytes"), w.max_bytes) << w.name;
-    EXPECT_EQ(info.Int("/config/duplicate_window"), w.dup_s * 1000000000LL) << w.name;
-    EXPECT_EQ(info.Str("/config/storage"), "file") << w.name;
-    EXPECT_EQ(info.Str("/config/retention"), "limits") << w.name;
-    EXPECT_EQ(info.Str("/config/discard"), w.discard) << w.name;
-    EXPECT_EQ(info.Int("/config/num_replicas"), 1) << w.name;
-  }
+  router::testing::ExpectSpecStreams(client_);
   // A second replica starting against the existing streams is ready too and reports no drift.
   auto b = StartNode(RouterConfig(server_.url(), "router-b"));
   ASSERT_TRUE(b->WaitReady().ok()) << b->ChecksJson();

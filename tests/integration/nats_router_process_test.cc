@@ -25,6 +25,7 @@
 
 #include "itest_support.h"
 #include "support/jetstream_client.h"
+#include "support/jetstream_spec.h"
 #include "support/nats_server.h"
 #include "support/router_http.h"
 
@@ -289,38 +290,7 @@ TEST_F(NatsRouterProcessTest, Scenario01TwoRoutersStartTogether) {
   std::sort(streams.begin(), streams.end());
   EXPECT_EQ(streams, (std::vector<std::string>{"BEAMLINE_USAGE", "CAF_ACKS", "CAF_ASSIGNMENTS",
                                                "CAF_RESULTS", "ROUTER_DLQ"}));
-  struct Want {
-    const char* name;
-    std::vector<std::string> subjects;
-    int64_t max_age_s;
-    int64_t max_bytes;
-    int64_t dup_s;
-    const char* discard;
-  };
-  const std::vector<Want> wants = {
-      {"CAF_ASSIGNMENTS", {"caf.exec.assign.v1"}, 3600, 1LL << 30, 120, "old"},
-      {"CAF_RESULTS", {"caf.exec.result.v1"}, 86400, 1LL << 30, 120, "old"},
-      {"CAF_ACKS", {"caf.exec.assign.v1.ack"}, 86400, 256LL << 20, 120, "old"},
-      {"BEAMLINE_USAGE", {"beamline.usage.v1.metered"}, 604800, 4LL << 30, 600, "new"},
-      {"ROUTER_DLQ",
-       {"beamline.router.v1.decide.dlq", "caf.exec.result.v1.dlq", "caf.exec.assign.v1.ack.dlq"},
-       1209600,
-       1LL << 30,
-       120,
-       "old"},
-  };
-  for (const Want& w : wants) {
-    JsonDoc info(client_.Api(std::string("STREAM.INFO.") + w.name));
-    ASSERT_TRUE(info.Has("/config")) << w.name;
-    EXPECT_EQ(info.Strings("/config/subjects"), w.subjects) << w.name;
-    EXPECT_EQ(info.Int("/config/max_age"), w.max_age_s * 1000000000LL) << w.name;
-    EXPECT_EQ(info.Int("/config/max_bytes"), w.max_bytes) << w.name;
-    EXPECT_EQ(info.Int("/config/duplicate_window"), w.dup_s * 1000000000LL) << w.name;
-    EXPECT_EQ(info.Str("/config/storage"), "file") << w.name;
-    EXPECT_EQ(info.Str("/config/retention"), "limits") << w.name;
-    EXPECT_EQ(info.Str("/config/discard"), w.discard) << w.name;
-    EXPECT_EQ(info.Int("/config/num_replicas"), 1) << w.name;
-  }
+  router::testing::ExpectSpecStreams(client_);
   // One durable on each consumed stream, none elsewhere; §6.3 defaults.
   struct Durable {
     const char* stream;
