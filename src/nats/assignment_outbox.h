@@ -49,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
@@ -253,7 +254,7 @@ class AssignmentOutbox {
     uint64_t token = 0;  // kInFlight: current attempt
     MonoTime attempt_deadline{};
     std::optional<PublishError> last_error;
-    std::vector<WaiterList::iterator> waiters;  // parked on this entry, in park order
+    absl::InlinedVector<WaiterList::iterator, 1> waiters;  // parked here, in park order
     EntryList::iterator self;
     outbox_index::ListLink<Entry> queue_link;   // ready_new_ or in_flight_
     size_t heap_pos = static_cast<size_t>(-1);  // ready_again_ or retry_wait_
@@ -327,8 +328,8 @@ class AssignmentOutbox {
   EntryQueue in_flight_ ABSL_GUARDED_BY(mu_);
   WaiterList waiters_ ABSL_GUARDED_BY(mu_);
   // Keys view the entries' own assignment_id.
-  std::unordered_map<std::string_view, Entry*> by_id_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<uint64_t, Entry*> by_token_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string_view, Entry*> by_id_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Entry*> by_token_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string_view, RetainedEntry> retained_ ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_expiry_ ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_resend_ ABSL_GUARDED_BY(mu_);
