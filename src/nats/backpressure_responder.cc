@@ -204,6 +204,9 @@ bool ResultsPendingPoller::ReadInfo(jsCtx* js, const std::string& stream,
   natsStatus s = js_GetConsumerInfo(&info, js, stream.c_str(), durable.c_str(), &options, &err);
   if (s != NATS_OK || info == nullptr) {
     if (info != nullptr) jsConsumerInfo_Destroy(info);
+    const bool missing =
+        s == NATS_NOT_FOUND || err == JSConsumerNotFoundErr || err == JSStreamNotFoundErr;
+    if (missing && on_missing_ && connection_.IsConnected()) on_missing_(durable);
     return false;
   }
   *pending = info->NumPending;

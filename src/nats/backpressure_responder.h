@@ -104,6 +104,12 @@ class ResultsPendingPoller {
   void AddPolledConsumer(std::string stream, std::string durable, InfoSink sink) {
     extra_.push_back(Polled{std::move(stream), std::move(durable), std::move(sink)});
   }
+  // Called with the durable's name when its consumer info says the durable (or its stream) does
+  // not exist: a durable deleted while connected is invisible to the fetch loop (its pull
+  // requests just expire), so the poll reports it (e.g. mark the consumer broken, re-run setup).
+  void SetOnMissing(std::function<void(const std::string& durable)> on_missing) {
+    on_missing_ = std::move(on_missing);
+  }
 
  private:
   struct Polled {
@@ -122,6 +128,7 @@ class ResultsPendingPoller {
   const absl::Duration interval_;
   InfoSink results_sink_;
   std::vector<Polled> extra_;
+  std::function<void(const std::string& durable)> on_missing_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

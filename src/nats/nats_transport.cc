@@ -354,6 +354,17 @@ void NatsTransport::SetBackpressure(service::BackpressureMonitor* monitor,
     pending_poller_->AddPolledConsumer(config_.jetstream.streams.acks.name,
                                        config_.jetstream.consumers.acks.durable,
                                        sink(ConsumerLabel(ConsumerKind::kAcks)));
+    // §8: a durable that vanished while connected (deleted, or lost by the server) is seen by
+    // this poll, not by the fetch loop: mark it broken and re-run the setup.
+    pending_poller_->SetOnMissing([this](const std::string& durable) {
+      for (DurableConsumer* c : {results_consumer_.get(), acks_consumer_.get()}) {
+        if (c == nullptr || c->options().consumer.durable != durable) continue;
+        if (c->MarkBroken("durable " + durable + " not found")) {
+          UpdateConsumersCheck();
+          RequestStreamEnsure();
+        }
+      }
+    });
     pending_poller_->Start();
   }
 }

@@ -236,6 +236,20 @@ absl::Status DurableConsumer::EnsureAndBind(jsCtx* js, DurableEnsure* ensured) {
   return absl::OkStatus();
 }
 
+bool DurableConsumer::MarkBroken(const std::string& problem) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!bound_once_ || broken_ || stopping_.load()) return false;
+    broken_ = true;
+    problem_ = problem;
+  }
+  ready_.store(false, std::memory_order_release);
+  metrics_.SetGauge("router_jetstream_consumer_bound", {label_}, 0);
+  Log(log_, "ERROR", "jetstream.consumer_error", "durable consumer gone; re-creating",
+      {{"consumer", options_.consumer.durable}, {"error", problem}});
+  return true;
+}
+
 void DurableConsumer::FetchLoop() {
   const config::ConsumerConfig& c = options_.consumer;
   const int64_t batch = std::max<int64_t>(c.fetch_batch, 1);

@@ -120,6 +120,10 @@ class DurableConsumer {
   // §8 "after reconnect: durables re-ensured": the next EnsureAndBind verifies the durable even
   // when bound. Thread-safe.
   void RequireReverify() { reverify_.store(true, std::memory_order_release); }
+  // The durable is known to be gone (e.g. the consumer-info poll found none): not ready, and
+  // the next EnsureAndBind re-creates (managing) and re-binds it. Thread-safe; false when it
+  // was already broken or is not bound yet.
+  bool MarkBroken(const std::string& problem);
 
   // Bound and the fetch loop running without a hard error (§8 readiness).
   bool Ready() const { return ready_.load(std::memory_order_acquire); }
@@ -189,7 +193,7 @@ class DurableConsumer {
   absl::Mutex sub_mu_;
   natsSubscription* active_sub_ ABSL_GUARDED_BY(sub_mu_) = nullptr;
   std::string problem_ ABSL_GUARDED_BY(mu_) = "not bound";
-  bool bound_once_ = false;  // control thread
+  bool bound_once_ = false;  // written by the control thread, under mu_
   std::thread fetcher_;
   std::vector<std::thread> workers_;
 };

@@ -28,6 +28,7 @@
 #include "nats/nats_transport.h"
 #include "obs/metrics/router_metrics.h"
 #include "policy/policy_compiler.h"
+#include "service/backpressure.h"
 #include "service/correlation_store.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
@@ -96,6 +97,8 @@ class Replica {
     transport_->SetMetrics(metrics_.get());
     transport_->SetOutcomeService(&outcomes_);
     transport_->SetCorrelationStore(&correlation_);
+    // The 1 s consumer-info poll (§9 pending) also reports a vanished durable.
+    transport_->SetBackpressure(&backpressure_, nullptr, config_.node_id);
     return transport_->Start();
   }
   service::Readiness& readiness() { return readiness_; }
@@ -114,6 +117,7 @@ class Replica {
   core::StickyTable sticky_{4, 1000};
   core::Decider decider_{clock_, breakers_, stats_, sticky_};
   std::unique_ptr<service::DecisionService> decisions_;
+  service::BackpressureMonitor backpressure_{service::BackpressureOptions{}, clock_};
   std::unique_ptr<obs::RouterMetrics> metrics_;
   std::unique_ptr<NatsTransport> transport_;
 };
@@ -152,6 +156,7 @@ class Client {
     if (ci != nullptr) jsConsumerInfo_Destroy(ci);
     return ok;
   }
+  jsCtx* js() { return js_; }
   int64_t StoredCount(const std::string& stream) {
     jsStreamInfo* si = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
@@ -260,6 +265,32 @@ TEST(NatsReconnectTest, FreshServerOnSamePortGetsStreamsAndDurablesBackAndFetchi
   EXPECT_THAT(text, HasSubstr("router_jetstream_stream_ensure_total{stream=\"usage\",result="
                               "\"created\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("router_jetstream_consumer_bound{consumer=\"results\"} 1\n"));
+}
+
+// §8 / §6.1: a durable deleted while the connection stays up (no reconnect) is noticed by the
+// 1 s consumer-info poll, re-created and re-bound; fetching resumes (the fetch loop alone would
+// only see its pull requests expire).
+TEST(NatsReconnectTest, DurableDeletedWhileConnectedIsRecreated) {
+  NatsServerProcess server;
+  ASSERT_TRUE(server.Start().ok());
+  Replica replica(ReconnectConfig(server.url()));
+  ASSERT_TRUE(replica.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 20s, "ready").ok())
+      << replica.readiness().ToJson();
+  Client client;
+  ASSERT_TRUE(client.Connect(server.url()).ok());
+  ASSERT_EQ(js_DeleteConsumer(client.js(), "CAF_RESULTS", "router-results", nullptr, nullptr),
+            NATS_OK);
+  ASSERT_TRUE(WaitFor([&] { return client.DurableExists("CAF_RESULTS", "router-results"); }, 15s,
+                      "durable re-created")
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 15s, "ready again").ok())
+      << replica.readiness().ToJson();
+  const std::string id = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
+  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), "res-" + id));
+  EXPECT_TRUE(
+      WaitFor([&] { return client.StoredCount("BEAMLINE_USAGE") == 1; }, 15s, "usage event").ok())
+      << replica.readiness().ToJson();
 }
 
 // Observability §2.5: the #4 runtime families move on real NATS traffic (intake rejections by
