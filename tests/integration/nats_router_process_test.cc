@@ -324,8 +324,7 @@ TEST_F(NatsRouterProcessTest, Scenario01TwoRoutersStartTogether) {
 // §12.28: three replicas, 300 pushing decides -> all answered `ok`, every replica answered
 // some (its router_correlation_entries: one record per pushing decide it served), 300
 // distinct assignments in the stream; GetAssignment on any replica finds any record (S10).
-// Each replica gets its own rng_seed: with one shared seed the replicas draw the same
-// assignment_id sequence (see DISABLED_ReplicasWithOneRngSeedDrawDistinctAssignmentIds).
+// (ReplicasWithOneRngSeedDrawDistinctAssignmentIds pins the shared-seed case.)
 TEST_F(NatsRouterProcessTest, Scenario28ThreeReplicasShareTheLoad) {
   std::vector<std::unique_ptr<RouterProcess>> routers;
   int seed = 42;
@@ -400,14 +399,12 @@ TEST_F(NatsRouterProcessTest, Scenario28ThreeReplicasShareTheLoad) {
   EXPECT_EQ(missing.load(), 0);
 }
 
-// Router bug repro (disabled until fixed): assignment_id and decision_id come from
-// service::NewUuidV4(), which draws from the decision RNG (core::NextU64) that
-// app/application.cc seeds with decide.rng_seed. Two replicas with the same fixed seed (the §12
-// harness) therefore issue the same assignment_id sequence; the Nats-Msg-Id dedupe (§6.2)
-// then stores only the first replica's assignment and answers the second `ok` / `published`
-// through a `duplicate` PubAck: the second assignment is lost. (A router restarted with the same
-// seed within the duplicate window repeats its own ids the same way.)
-TEST_F(NatsRouterProcessTest, DISABLED_ReplicasWithOneRngSeedDrawDistinctAssignmentIds) {
+// Regression (found by this suite): assignment_id and decision_id came from the decision RNG
+// that decide.rng_seed seeds, so two replicas with one fixed seed (the §12 harness) issued the
+// same assignment_id sequence; the Nats-Msg-Id dedupe (§6.2) then stored only the first
+// replica's assignment and answered the second `ok` / `published` through a `duplicate` PubAck.
+// Ids now come from an OS-seeded stream (core::NextUniqueU64).
+TEST_F(NatsRouterProcessTest, ReplicasWithOneRngSeedDrawDistinctAssignmentIds) {
   auto a = StartRouter("router-a");
   auto b = StartRouter("router-b");
   ASSERT_NE(a, nullptr);
@@ -423,10 +420,10 @@ TEST_F(NatsRouterProcessTest, DISABLED_ReplicasWithOneRngSeedDrawDistinctAssignm
   EXPECT_EQ(client_.StoredIds(kAssignments).size(), static_cast<size_t>(kDecides));
 }
 
-// The same bug across a restart (disabled until fixed): a router restarted with the same
-// decide.rng_seed repeats its first assignment_id, and within the duplicate window (120 s) the
-// new assignment is answered `published` through a `duplicate` PubAck but never stored.
-TEST_F(NatsRouterProcessTest, DISABLED_RestartWithOneRngSeedDrawsNewAssignmentIds) {
+// The same regression across a restart: a router restarted with the same decide.rng_seed
+// repeated its first assignment_id, and within the duplicate window (120 s) the new assignment
+// was answered `published` through a `duplicate` PubAck but never stored.
+TEST_F(NatsRouterProcessTest, RestartWithOneRngSeedDrawsNewAssignmentIds) {
   auto router = StartRouter("router-a");
   ASSERT_NE(router, nullptr);
   JsonDoc first(client_.Request(kDecideSubject, PushBody("restart-1"), {}, 10000));
