@@ -35,7 +35,7 @@ CONNECTIONS=${CONNECTIONS:-4}
 if [ "$QUICK" = 1 ]; then STEPS=16,64 DURATION=2 WARMUP=1; fi
 if [ "$QUICK" = 2 ]; then STEPS=16 DURATION=1 WARMUP=0.3; fi
 
-ROUTER_BIN="$BUILD_DIR/beamline-router"
+ROUTER_BIN=${ROUTER_BIN:-"$BUILD_DIR/beamline-router"}
 LOAD_BIN="$BUILD_DIR/bench_nats_load"
 ECHO_BIN="$BUILD_DIR/bench_nats_echo"
 for b in "$ROUTER_BIN" "$LOAD_BIN" "$ECHO_BIN"; do

@@ -9,7 +9,7 @@ PACKAGES=(
   libssl-dev libsqlite3-dev sqlite3 rapidjson-dev libsimdjson-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libnats-dev nats-server
+  libnats-dev nats-server libjemalloc-dev
   nghttp2-client prometheus clang-format
   python3 python3-grpcio python3-grpc-tools python3-protobuf
 )
