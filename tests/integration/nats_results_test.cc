@@ -467,6 +467,44 @@ TEST_F(NatsResultsTest, Scenario19FanoutOpensTheBreakerOnEveryReplica) {
                   10s, "each result processed by one durable consumer")
                   .ok());
   EXPECT_EQ(a->BreakerOf("p2"), core::BreakerState::kClosed);
+
+  // "... and neither selects it": NATS decides through the queue group (both replicas serve
+  // the subject) all go to p2.
+  auto decide = [&](int i) {
+    return Json(client_.Request(
+        "beamline.router.v1.decide",
+        R"({"version":"1","request_id":"s19-)" + std::to_string(i) +
+            R"(","tenant_id":"acme","task":{"type":"chat","payload_ref":"blob://x"}})",
+        {}, 10000));
+  };
+  for (int i = 0; i < 20; ++i) {
+    Json r = decide(i);
+    ASSERT_TRUE(r.Bool("/ok")) << i;
+    EXPECT_EQ(r.Str("/decision/provider_id"), "p2") << i;
+  }
+
+  // §12.10, second half over NATS: with p2 opened the same way every candidate is excluded ->
+  // `decision_failed`, details.reason `all_candidates_excluded`, retry_after_ms > 0.
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "fo2-" + std::to_string(i);
+    std::string body = Result(id, "error", R"(,"error_code":"PROVIDER_UNAVAILABLE")");
+    body.replace(body.find(R"("provider_id":"p1")"), 18, R"("provider_id":"p2")");
+    ASSERT_GT(client_.Publish(kResults, body, {{"Nats-Msg-Id", "res-" + id}}), 0u);
+  }
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    return a->BreakerOf("p2") == core::BreakerState::kOpen &&
+                           b->BreakerOf("p2") == core::BreakerState::kOpen;
+                  },
+                  10s, "p2 open on both")
+                  .ok());
+  for (int i = 100; i < 104; ++i) {
+    Json r = decide(i);
+    EXPECT_FALSE(r.Bool("/ok")) << i;
+    EXPECT_EQ(r.Str("/error/code"), "decision_failed") << i;
+    EXPECT_EQ(r.Str("/error/details/reason"), "all_candidates_excluded") << i;
+    EXPECT_GT(r.Int("/error/retry_after_ms"), 0) << i;
+  }
 }
 
 // §12.20: HTTP_429, VALIDATION_ERROR and cancelled leave p1 closed; five timeouts open it.
