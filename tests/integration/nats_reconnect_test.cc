@@ -33,6 +33,7 @@
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
 #include "service/readiness.h"
+#include "support/jetstream_client.h"
 #include "support/nats_server.h"
 #include "support/wait_for.h"
 
@@ -122,76 +123,7 @@ class Replica {
   std::unique_ptr<NatsTransport> transport_;
 };
 
-// A plain cnats client for checks and publishes.
-class Client {
- public:
-  ~Client() {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) natsConnection_Destroy(nc_);
-  }
-  absl::Status Connect(const std::string& url) {
-    natsOptions* o = nullptr;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url.c_str());
-    natsStatus s = natsConnection_Connect(&nc_, o);
-    natsOptions_Destroy(o);
-    if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
-    if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) {
-      return absl::InternalError("no JetStream context");
-    }
-    return absl::OkStatus();
-  }
-  bool StreamExists(const std::string& stream) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    const bool ok = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) == NATS_OK;
-    if (si != nullptr) jsStreamInfo_Destroy(si);
-    return ok;
-  }
-  bool DurableExists(const std::string& stream, const std::string& durable) {
-    jsConsumerInfo* ci = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    const bool ok =
-        js_GetConsumerInfo(&ci, js_, stream.c_str(), durable.c_str(), nullptr, &err) == NATS_OK;
-    if (ci != nullptr) jsConsumerInfo_Destroy(ci);
-    return ok;
-  }
-  jsCtx* js() { return js_; }
-  int64_t StoredCount(const std::string& stream) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &err) != NATS_OK) return -1;
-    const int64_t n = static_cast<int64_t>(si->State.Msgs);
-    jsStreamInfo_Destroy(si);
-    return n;
-  }
-  // Core request/reply (S1 -> S2); "" on timeout.
-  std::string Request(const std::string& subject, const std::string& body) {
-    natsMsg* reply = nullptr;
-    if (natsConnection_Request(&reply, nc_, subject.c_str(), body.data(),
-                               static_cast<int>(body.size()), 5000) != NATS_OK) {
-      return "";
-    }
-    std::string out(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
-    natsMsg_Destroy(reply);
-    return out;
-  }
-  bool Publish(const std::string& subject, const std::string& body, const std::string& msg_id) {
-    natsMsg* m = nullptr;
-    natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id.c_str());
-    jsPubAck* ack = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    const natsStatus s = js_PublishMsg(&ack, js_, m, nullptr, &err);
-    natsMsg_Destroy(m);
-    if (ack != nullptr) jsPubAck_Destroy(ack);
-    return s == NATS_OK;
-  }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
+using Client = router::testing::JetStreamClient;
 
 std::string ResultBody(const std::string& id) {
   return R"({"version":"1","assignment_id":")" + id + R"(","request_id":"req-)" + id +
@@ -244,7 +176,8 @@ TEST(NatsReconnectTest, FreshServerOnSamePortGetsStreamsAndDurablesBackAndFetchi
 
   // Fetching resumed: a result published now is processed (usage event stored, §6.5).
   const std::string id = "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
-  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), "res-" + id));
+  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), {{"Nats-Msg-Id", "res-" + id}}) >
+              0);
   EXPECT_TRUE(
       WaitFor([&] { return client.StoredCount("BEAMLINE_USAGE") == 1; }, 15s, "usage event").ok())
       << replica.readiness().ToJson();
@@ -287,7 +220,8 @@ TEST(NatsReconnectTest, DurableDeletedWhileConnectedIsRecreated) {
   ASSERT_TRUE(WaitFor([&] { return replica.readiness().Ready(); }, 15s, "ready again").ok())
       << replica.readiness().ToJson();
   const std::string id = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
-  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), "res-" + id));
+  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), {{"Nats-Msg-Id", "res-" + id}}) >
+              0);
   EXPECT_TRUE(
       WaitFor([&] { return client.StoredCount("BEAMLINE_USAGE") == 1; }, 15s, "usage event").ok())
       << replica.readiness().ToJson();
@@ -323,7 +257,8 @@ TEST(NatsRuntimeMetricsTest, IntakeResultsAndStreamsAreCountedOnTheScrape) {
   EXPECT_NE(reply.find("tenant_blocked"), std::string::npos) << reply;
   // A result with a worker-reported latency of 912 ms.
   const std::string id = "3f6c1e9a-8b2d-4c47-9e15-6a0d2b7f41c3";
-  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), "res-" + id));
+  ASSERT_TRUE(client.Publish("caf.exec.result.v1", ResultBody(id), {{"Nats-Msg-Id", "res-" + id}}) >
+              0);
   ASSERT_TRUE(
       WaitFor([&] { return client.StoredCount("BEAMLINE_USAGE") == 1; }, 15s, "usage event").ok());
   ASSERT_TRUE(WaitFor(

@@ -165,6 +165,10 @@ class JetStreamClient {
     return ok;
   }
 
+  bool DurableExists(const std::string& stream, const std::string& durable) {
+    return ConsumerState(stream, durable)[0] != -1;
+  }
+
   // {num_ack_pending, num_pending, ack floor stream seq, num_redelivered}; all -1 on error.
   std::array<int64_t, 4> ConsumerState(const std::string& stream, const std::string& durable) {
     jsConsumerInfo* ci = nullptr;
