@@ -160,9 +160,13 @@ void NatsTransport::ControlLoop() {
     std::deque<ConnectionEvent> events;
     {
       absl::MutexLock lock(&mu_);
-      const absl::Time wake =
-          std::min({grace_deadline_, retry_at_, connect_retry_at_,
-                    setup_pending_ ? absl::InfinitePast() : absl::InfiniteFuture()});
+      // Setup work (setup_pending_, retry_at_) only runs while connected; while disconnected
+      // the reconnect event wakes this loop. (Waking for it anyway made a disconnected router
+      // spin here: the deadline stayed in the past.)
+      const absl::Time setup_wake = !connected_      ? absl::InfiniteFuture()
+                                    : setup_pending_ ? absl::InfinitePast()
+                                                     : retry_at_;
+      const absl::Time wake = std::min({grace_deadline_, connect_retry_at_, setup_wake});
       mu_.AwaitWithDeadline(absl::Condition(
                                 +[](NatsTransport* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu_) {
                                   return t->stop_ || t->wake_ || !t->events_.empty();

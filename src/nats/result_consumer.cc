@@ -276,7 +276,20 @@ void DurableConsumer::FetchLoop() {
         active_sub_ = sub;
         pending_sub_ = nullptr;
       }
-      if (broken_ || sub == nullptr || inflight_ >= batch) continue;
+      if (broken_ || sub == nullptr) {
+        // Nothing to fetch from until the setup (re)binds the durable: wait for it or for the
+        // stop instead of looping back into the await above, which returns at once while
+        // inflight_ < batch (a disconnected router spun at ~45 % of a core here).
+        mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](DurableConsumer* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+                  return self->stop_fetch_ || self->pending_sub_ != nullptr;
+                },
+                this),
+            kIdleWait);
+        continue;
+      }
+      if (inflight_ >= batch) continue;
       room = std::min(batch, max_inflight - inflight_);
     }
     if (room <= 0 || !connection_.IsConnected()) {
