@@ -63,10 +63,11 @@ class ReadmeTourTest(unittest.TestCase):
 
     def run_tour(self):
         script = tour_block()
+        # The README's scratch files first: the build dir may itself live under /tmp.
+        script = script.replace("/tmp/", self.tmp + "/")
         build_dir = os.path.dirname(router_binary())
         script = script.replace("$PWD/build", build_dir)
         script = script.replace("127.0.0.1:9001", f"127.0.0.1:{self.router.http_port}")
-        script = script.replace("/tmp/", self.tmp + "/")
         env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMLINE_ROUTER_")}
         env["BEAMLINE_ROUTER_ADDR"] = f"127.0.0.1:{self.router.grpc_port}"
         env["BEAMLINE_ROUTER_NATS_URL"] = self.nats.url
