@@ -16,6 +16,7 @@
 
 #include "itest_support.h"
 #include "support/nats_server.h"
+#include "support/router_http.h"
 
 namespace router::itest {
 namespace {
@@ -214,26 +215,7 @@ class StatusWatcher {
   std::thread thread_;
 };
 
-// The value of the first exposition line that starts with `name` and contains every label
-// pair; -1 when absent.
-double MetricValue(const std::string& text, const std::string& name,
-                   const std::vector<std::string>& labels) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.rfind(name, 0) != 0) continue;
-    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
-      continue;
-    }
-    bool all = true;
-    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
-}
+using router::testing::MetricValue;
 
 class BackpressureTest : public ::testing::Test {
  protected:
