@@ -1,16 +1,15 @@
 #pragma once
-// JetStreamClient and JsonDoc: the client side the NATS integration suites share
+// JetStreamClient: the client side the NATS integration suites share
 // (nats-contracts.md §12 harness: "streams are checked by reading them (ephemeral consumer or
 // get-by-sequence), never by counting publishes"). JetStreamClient is one cnats connection with
 // a JetStream context: core request/reply, JetStream publish, a stream read back message by
 // message (js_GetMsg by sequence, headers included), stream and consumer state, and the raw
 // `$JS.API.*` JSON API. It reconnects forever (50 ms wait), so a suite that SIGKILLs and
-// restarts nats-server keeps using it. JsonDoc parses a reply once and reads it by JSON pointer.
+// restarts nats-server keeps using it. Replies are read with JsonDoc (support/json_doc.h).
 // Header-only: only the integration binary (which links cnats and simdjson) includes it.
 //
 // Thread-safety: a JetStreamClient may be used from several threads at once (cnats connections
-// and JetStream contexts are thread-safe); Connect() must finish before other calls. JsonDoc is
-// not thread-safe (one per thread).
+// and JetStream contexts are thread-safe); Connect() must finish before other calls.
 
 #include <nats/nats.h>
 #include <simdjson.h>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "support/json_doc.h"
 
 namespace router::testing {
 
@@ -200,67 +200,6 @@ class JetStreamClient {
  private:
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
-};
-
-// A parsed JSON document read by JSON pointer ("/assignment/assignment_id").
-class JsonDoc {
- public:
-  explicit JsonDoc(const std::string& text) : text_(text) {
-    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
-  }
-  JsonDoc(const JsonDoc&) = delete;
-  JsonDoc& operator=(const JsonDoc&) = delete;
-
-  bool ok() const { return ok_; }
-  // The string at `pointer`, "<absent>" when missing or not a string.
-  std::string Str(const char* pointer) const {
-    std::string_view v;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return "<absent>";
-    return std::string(v);
-  }
-  // The integer at `pointer`, -1 when missing or not an integer.
-  int64_t Int(const char* pointer) const {
-    int64_t v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  // The number at `pointer`, -1 when missing or not a number.
-  double Num(const char* pointer) const {
-    double v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  bool Bool(const char* pointer) const {
-    bool v = false;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return false;
-    return v;
-  }
-  bool IsNull(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
-  }
-  bool Has(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS;
-  }
-  // The strings of the array at `pointer` (non-strings skipped); empty when missing.
-  std::vector<std::string> Strings(const char* pointer) const {
-    std::vector<std::string> out;
-    simdjson::dom::array arr;
-    if (!ok_ || root_.at_pointer(pointer).get(arr) != simdjson::SUCCESS) return out;
-    for (auto e : arr) {
-      std::string_view s;
-      if (e.get(s) == simdjson::SUCCESS) out.emplace_back(s);
-    }
-    return out;
-  }
-  simdjson::dom::element root() const { return root_; }
-
- private:
-  simdjson::padded_string text_;
-  simdjson::dom::parser parser_;
-  simdjson::dom::element root_;
-  bool ok_ = false;
 };
 
 }  // namespace router::testing

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "base/errors.h"
+#include "support/json_doc.h"
 
 namespace router::nats_adapter::testutil {
 
@@ -47,42 +48,7 @@ inline ::testing::AssertionResult IsIntake(const absl::Status& status, std::stri
   return fail;
 }
 
-// A parsed JSON document with JSON-pointer accessors ("<absent>" / -1 when missing).
-class Json {
- public:
-  explicit Json(std::string_view text) : text_(text) {
-    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
-  }
-  bool ok() const { return ok_; }
-  std::string Str(const char* pointer) const {
-    std::string_view v;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return "<absent>";
-    return std::string(v);
-  }
-  int64_t Int(const char* pointer) const {
-    int64_t v = -1;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return -1;
-    return v;
-  }
-  bool Bool(const char* pointer) const {
-    bool v = false;
-    if (!ok_ || root_.at_pointer(pointer).get(v) != simdjson::SUCCESS) return false;
-    return v;
-  }
-  bool Has(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS;
-  }
-  bool IsNull(const char* pointer) const {
-    simdjson::dom::element e;
-    return ok_ && root_.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
-  }
-
- private:
-  simdjson::padded_string text_;
-  simdjson::dom::parser parser_;
-  simdjson::dom::element root_;
-  bool ok_ = false;
-};
+// JSON-pointer accessors for replies and envelopes (tests/support/json_doc.h).
+using Json = router::testing::JsonDoc;
 
 }  // namespace router::nats_adapter::testutil
