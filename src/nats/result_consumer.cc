@@ -271,10 +271,15 @@ void DurableConsumer::FetchLoop() {
       if (stop_fetch_) break;
       if (pending_sub_ != nullptr) {
         absl::MutexLock sub_lock(&sub_mu_);
-        if (sub != nullptr) natsSubscription_Destroy(sub);
+        if (sub != nullptr) retired_subs_.push_back(sub);  // workers may still hold its messages
         sub = pending_sub_;
         active_sub_ = sub;
         pending_sub_ = nullptr;
+      }
+      if (inflight_ == 0) {
+        absl::MutexLock sub_lock(&sub_mu_);
+        for (natsSubscription* old : retired_subs_) natsSubscription_Destroy(old);
+        retired_subs_.clear();
       }
       if (broken_ || sub == nullptr) {
         // Nothing to fetch from until the setup (re)binds the durable: wait for it or for the
@@ -337,7 +342,7 @@ void DurableConsumer::FetchLoop() {
     natsMsgList_Destroy(&list);
   }
   absl::MutexLock sub_lock(&sub_mu_);
-  if (sub != nullptr) natsSubscription_Destroy(sub);
+  if (sub != nullptr) retired_subs_.push_back(sub);  // destroyed by Stop after the workers
   active_sub_ = nullptr;
 }
 
@@ -724,6 +729,11 @@ void DurableConsumer::Stop() {
   if (pending_sub_ != nullptr) {
     natsSubscription_Destroy(pending_sub_);
     pending_sub_ = nullptr;
+  }
+  {
+    absl::MutexLock sub_lock(&sub_mu_);
+    for (natsSubscription* old : retired_subs_) natsSubscription_Destroy(old);
+    retired_subs_.clear();
   }
   metrics_.SetGauge("router_jetstream_consumer_bound", {label_}, 0);
 }

@@ -192,6 +192,10 @@ class DurableConsumer {
   // the durable is bound, not created by the subscription, so it is never deleted).
   absl::Mutex sub_mu_;
   natsSubscription* active_sub_ ABSL_GUARDED_BY(sub_mu_) = nullptr;
+  // Subscriptions replaced by a re-bind (or ended by the stop) whose fetched messages may still
+  // be with the workers: their ACK/NAK/TERM goes through the subscription, so it is destroyed
+  // only once nothing is in flight (fetch loop) or after the workers have joined (Stop).
+  std::vector<natsSubscription*> retired_subs_ ABSL_GUARDED_BY(sub_mu_);
   std::string problem_ ABSL_GUARDED_BY(mu_) = "not bound";
   bool bound_once_ = false;  // written by the control thread, under mu_
   std::thread fetcher_;
