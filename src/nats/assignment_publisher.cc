@@ -4,11 +4,7 @@
 #include <string>
 #include <string_view>
 
-// cnats 3.4 (msg.h, not installed): creates a message from `buf` whose first `hdrLen` bytes
-// are an encoded NATS header block. Exported by libnats; the signature is the one of 3.x.
-extern "C" natsStatus natsMsg_create(natsMsg** newMsg, const char* subject, int subjLen,
-                                     const char* reply, int replyLen, const char* buf, int bufLen,
-                                     int hdrLen);
+#include "nats/encoded_msg.h"
 
 namespace router::nats_adapter {
 
@@ -86,61 +82,19 @@ jsCtx* AssignmentPublisher::Context() {
   return js_.get();
 }
 
-namespace {
-
-// "NATS/1.0\r\n" + "key: value\r\n"... + "\r\n" (the NATS header block, as cnats' own encoder
-// writes it: CR/LF inside a value become spaces), followed by the body, in `out`. Returns the
-// header block's length.
-size_t EncodeHeadersAndBody(const OutboxMessage& message, std::string& out) {
-  out.clear();
-  size_t size = 12 + 17 + message.assignment_id.size() + message.body.size();
-  for (const auto& [k, v] : message.headers) size += k.size() + v.size() + 4;
-  out.reserve(size);
-  out.append("NATS/1.0\r\n");
-  // Every attempt carries Nats-Msg-Id = assignment_id (§6.2 dedupe), also when a caller's
-  // header list lacks it.
-  const bool has_msg_id =
-      !message.headers.empty() && message.headers.front().first == "Nats-Msg-Id";
-  if (!has_msg_id && !message.assignment_id.empty()) {
-    out.append("Nats-Msg-Id: ");
-    out.append(message.assignment_id);
-    out.append("\r\n");
-  }
-  for (const auto& [k, v] : message.headers) {
-    out.append(k);
-    out.append(": ");
-    const size_t at = out.size();
-    out.append(v);
-    for (size_t i = at; i < out.size(); ++i) {
-      if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
-    }
-    out.append("\r\n");
-  }
-  out.append("\r\n");
-  const size_t header_len = out.size();
-  out.append(message.body);
-  return header_len;
-}
-
-}  // namespace
-
 std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
                                                       const OutboxMessage& message) {
   if (!connection_.IsConnected()) return PublishError::kDisconnected;
   if (message.subject.empty()) return PublishError::kApiError;
-  // One allocation for message, headers and body: the headers go in pre-encoded (cnats treats
-  // them like a received message's never-lifted headers and copies the block verbatim into
-  // the HPUB), instead of one natsMsgHeader_Set (a hash insert, ~4 allocations) per header.
-  thread_local std::string scratch;
-  const size_t header_len = EncodeHeadersAndBody(message, scratch);
+  // One allocation for message, headers and body (nats/encoded_msg.h).
   natsMsg* raw = nullptr;
-  if (natsMsg_create(&raw, message.subject.data(), static_cast<int>(message.subject.size()),
-                     nullptr, 0, scratch.data(), static_cast<int>(scratch.size()),
-                     static_cast<int>(header_len)) != NATS_OK) {
+  if (CreateEncodedMsg(&raw, message.subject, message.headers, message.assignment_id,
+                       message.body) != NATS_OK) {
     return PublishError::kApiError;
   }
-  // Nats-Msg-Id is in the pre-encoded headers (ExecAssignmentHeaders' first entry), so
-  // jsPubOptions.MsgId stays unset: setting it would make cnats lift the whole block again.
+  // Nats-Msg-Id = assignment_id is in the message's headers already (CreateEncodedMsg adds it
+  // when the list lacks it), so jsPubOptions.MsgId stays unset: setting it would make cnats
+  // lift the encoded block into its header hash again.
   jsPubOptions opts;
   jsPubOptions_Init(&opts);
   opts.MaxWait = pub_ack_timeout_ms_;

@@ -3,8 +3,8 @@
 // OutboxSender that publishes each attempt with the JetStream async API (js_PublishMsgAsync on
 // an own jsCtx whose PubAck handler reports to AssignmentOutbox::OnResult), with the entry's
 // headers (Nats-Msg-Id = assignment_id on every attempt) and MaxWait = pub_ack_timeout_ms.
-// The header block is encoded here and handed to cnats pre-encoded (one allocation per
-// message instead of a cnats header hash with ~4 allocations per header).
+// Messages are built by CreateEncodedMsg (nats/encoded_msg.h: header block encoded by us, one
+// allocation per message instead of a cnats header hash with ~4 allocations per header).
 // The outbox keeps its own outstanding count below max_outstanding and cnats' MaxPending is
 // set above it, so the publishing thread never stalls in cnats.
 //
