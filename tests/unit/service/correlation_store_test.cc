@@ -197,6 +197,25 @@ TEST_F(CorrelationStoreTest, TtlFromCreationAndSweep) {
   EXPECT_EQ(store.FindByRequest("acme", "r")->assignment_id, "a1");
 }
 
+// An expired record whose id is created again before any Sweep is replaced in place: counted
+// once as expired, the size stays 1, the old request key no longer finds it, and the stale
+// FIFO entry of the old record never evicts the new one.
+TEST_F(CorrelationStoreTest, ExpiredIdCreatedAgainBeforeSweep) {
+  CorrelationStore store(Opts(1000, 60), clock_);
+  ASSERT_TRUE(store.Create(NewRecord("a1", "acme", "old")));
+  clock_.Advance(std::chrono::seconds(60));
+  ASSERT_TRUE(store.Create(NewRecord("a1", "acme", "new")));
+  EXPECT_EQ(store.Size(), 1u);
+  EXPECT_EQ(store.EvictedExpired(), 1u);
+  EXPECT_FALSE(store.FindByRequest("acme", "old").has_value());
+  EXPECT_EQ(store.FindByRequest("acme", "new")->assignment_id, "a1");
+  EXPECT_EQ(store.Sweep(), 0u);
+  EXPECT_TRUE(store.Get("acme", "a1").has_value());
+  clock_.Advance(std::chrono::seconds(60));
+  EXPECT_EQ(store.Sweep(), 1u);
+  EXPECT_EQ(store.Size(), 0u);
+}
+
 // §7.2: bound max_entries, oldest evicted.
 TEST_F(CorrelationStoreTest, CapacityEvictsOldest) {
   CorrelationStore store(Opts(2), clock_);
