@@ -85,13 +85,12 @@ bool SelfCheck() {
   int n = 0;
   const bool keys_ok = natsMsgHeader_Keys(m, &keys, &n) == NATS_OK;
   std::free(keys);
-  const bool ok = keys_ok && n == 3 && header("Nats-Msg-Id") == "id-1" &&
-                  header("tenant_id") == "t-1" && header("trace_id") == "a  b" &&
-                  header("x") == "<absent>" &&
-                  std::string_view(natsMsg_GetSubject(m)) == "self.check" &&
-                  natsMsg_GetReply(m) == nullptr &&
-                  natsMsg_GetDataLength(m) == static_cast<int>(body.size()) &&
-                  std::memcmp(natsMsg_GetData(m), body.data(), body.size()) == 0;
+  const bool ok =
+      keys_ok && n == 3 && header("Nats-Msg-Id") == "id-1" && header("tenant_id") == "t-1" &&
+      header("trace_id") == "a  b" && header("x") == "<absent>" &&
+      std::string_view(natsMsg_GetSubject(m)) == "self.check" && natsMsg_GetReply(m) == nullptr &&
+      natsMsg_GetDataLength(m) == static_cast<int>(body.size()) &&
+      std::memcmp(natsMsg_GetData(m), body.data(), body.size()) == 0;
   natsMsg_Destroy(m);
   return ok;
 }

@@ -18,12 +18,12 @@
 // (workers included) mis-parse "k: \r\n" and lose the header after it. Keys are the caller's
 // (ASCII tokens). Needs nats_Open() first (messages are freed through cnats' GC thread).
 
+#include <nats/nats.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nats/nats.h>
 
 namespace router::nats_adapter {
 

@@ -60,8 +60,10 @@ TEST_F(EncodedMsgTest, MessageReadsBackThroughThePublicApi) {
   natsMsg* m = nullptr;
   const std::string body = "{\"assignment_id\":\"a-1\"}";
   ASSERT_EQ(CreateEncodedMsg(&m, "caf.exec.assign.v1.openai",
-                             {{"tenant_id", "t-1"}, {"traceparent", "00-abc-def-00"},
-                              {"trace_id", "x\ny"}, {"empty", ""}},
+                             {{"tenant_id", "t-1"},
+                              {"traceparent", "00-abc-def-00"},
+                              {"trace_id", "x\ny"},
+                              {"empty", ""}},
                              "a-1", body),
             NATS_OK);
   ASSERT_NE(m, nullptr);
