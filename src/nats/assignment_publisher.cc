@@ -149,7 +149,7 @@ void AssignmentPublisher::OnPubAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckE
       // Never unwind into cnats.
     }
   }
-  natsMsg_Destroy(msg);
+  ReleaseMsg(self->reaper_, msg);
 }
 
 }  // namespace router::nats_adapter

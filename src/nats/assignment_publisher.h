@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "nats/assignment_outbox.h"
 #include "nats/connection.h"
+#include "nats/msg_reaper.h"
 
 namespace router::nats_adapter {
 
@@ -42,6 +43,9 @@ class AssignmentPublisher : public OutboxSender {
   ~AssignmentPublisher() override;
 
   void SetOutbox(AssignmentOutbox* outbox) { outbox_ = outbox; }
+  // Published messages are destroyed through `reaper` (msg_reaper.h) after their PubAck.
+  // Before the first Send(); null = at once; must outlive the publisher.
+  void SetMsgReaper(MsgReaper* reaper) { reaper_ = reaper; }
 
   std::optional<PublishError> Send(uint64_t token, const OutboxMessage& message) override;
 
@@ -57,6 +61,7 @@ class AssignmentPublisher : public OutboxSender {
   const int64_t pub_ack_timeout_ms_;
   const int64_t max_pending_;
   const std::function<void()> on_no_stream_;
+  MsgReaper* reaper_ = nullptr;
   AssignmentOutbox* outbox_ = nullptr;
 
   absl::Mutex mu_;

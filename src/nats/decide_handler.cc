@@ -183,8 +183,12 @@ void DecideHandler::OnComplete(void* closure) noexcept {
 
 void DecideHandler::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
                               void* closure) noexcept {
-  NatsMsgPtr owned(msg);
   auto* worker = static_cast<Worker*>(closure);
+  struct Release {  // the request is not needed once handled (replies copy what they need)
+    MsgReaper* reaper;
+    natsMsg* msg;
+    ~Release() { ReleaseMsg(reaper, msg); }
+  } release{worker->owner->reaper_, msg};
   try {
     worker->owner->Handle(*worker, msg);
   } catch (...) {

@@ -34,6 +34,7 @@
 #include "nats/decide_processor.h"
 #include "nats/dlq_publisher.h"
 #include "nats/log_sink.h"
+#include "nats/msg_reaper.h"
 #include "nats/nats_stats.h"
 #include "nats/token_bucket.h"
 #include "service/backpressure.h"
@@ -72,6 +73,9 @@ class DecideHandler {
     backpressure_ = monitor;
     delayer_ = delayer;
   }
+  // Handled decide requests are destroyed through `reaper` (msg_reaper.h) instead of one by
+  // one. Before Subscribe(); null = natsMsg_Destroy at once; must outlive the handler.
+  void SetMsgReaper(MsgReaper* reaper) { reaper_ = reaper; }
   // Messages waiting in the subscriptions' client-side queues (the sampled part of §9
   // `inflight`); 0 while the handler is being drained or closed.
   int64_t QueuedMessages();
@@ -112,6 +116,7 @@ class DecideHandler {
   TokenBucket dlq_bucket_;
   service::BackpressureMonitor* backpressure_ = nullptr;
   service::ReplyDelayer* delayer_ = nullptr;
+  MsgReaper* reaper_ = nullptr;
 
   absl::Mutex mu_;  // Subscribe/Drain/Close vs. each other
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);

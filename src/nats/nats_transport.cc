@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
     transport->assignments_ = std::make_unique<AssignmentPipeline>(
         config.nats, *transport->connection_, clock, transport->log_, std::move(on_no_stream));
     AssignmentPublisher* publisher = &transport->assignments_->publisher();
+    publisher->SetMsgReaper(&transport->reaper_);
     transport->processor_.SetAssignmentOutbox(
         &transport->assignments_->outbox(), [publisher] { return publisher->ServerMaxPayload(); });
   }
@@ -84,6 +85,7 @@ absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Create(
     transport->decide_ = std::make_unique<DecideHandler>(
         DecideHandlerOptions::FromConfig(config.nats), transport->processor_,
         *transport->connection_, transport->dlq_.get(), clock, transport->stats_, transport->log_);
+    transport->decide_->SetMsgReaper(&transport->reaper_);
   }
   return transport;
 }
@@ -317,6 +319,7 @@ void NatsTransport::Stop() {
   if (assignment_lookup_ != nullptr) assignment_lookup_->Close();
   if (pending_poller_) pending_poller_->Stop();
   if (status_responder_) status_responder_->Close();
+  reaper_.Flush();  // no decide or PubAck callback runs any more
   if (connection_) connection_->Close();
 }
 

@@ -46,6 +46,7 @@
 #include "nats/fanout_subscriber.h"
 #include "nats/log_sink.h"
 #include "nats/maxdeliver_advisory.h"
+#include "nats/msg_reaper.h"
 #include "nats/nats_stats.h"
 #include "nats/result_consumer.h"
 #include "nats/streams.h"
@@ -142,6 +143,9 @@ class NatsTransport {
   StreamManager streams_;
   DecideProcessor processor_;
   std::unique_ptr<DlqPublisher> dlq_;
+  // Batched natsMsg_Destroy for decide requests and published assignments; before decide_
+  // and assignments_ so that it outlives both; flushed by Stop().
+  MsgReaper reaper_;
   std::unique_ptr<DecideHandler> decide_;
   std::unique_ptr<BackpressureResponder> status_responder_;  // S9
   std::unique_ptr<ResultsPendingPoller> pending_poller_;     // §9 pending
