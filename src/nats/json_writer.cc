@@ -1,5 +1,6 @@
 #include "nats/json_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -33,12 +34,32 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return 0;
 }
 
+// Bytes that go into a JSON string as they are (printable ASCII except '"' and '\\').
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
+// Length of the leading run of plain bytes of s.
+size_t PlainPrefix(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && kPlain[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  size_t i = PlainPrefix(s);
+  if (i == s.size()) {  // the usual case: ids, names, keys
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
   out.push_back('"');
   size_t run_start = 0;
-  size_t i = 0;
   auto flush = [&] {
     if (i > run_start) out.append(s.data() + run_start, i - run_start);
   };
@@ -215,8 +236,14 @@ JsonWriter& JsonWriter::EndArray() {
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
   BeforeValue();
-  AppendJsonString(out_, key);
-  out_.push_back(':');
+  if (PlainPrefix(key) == key.size()) {  // keys are literals: one append
+    out_.push_back('"');
+    out_.append(key);
+    out_.append("\":", 2);
+  } else {
+    AppendJsonString(out_, key);
+    out_.push_back(':');
+  }
   after_key_ = true;
   return *this;
 }
