@@ -51,6 +51,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 #include "nats/outbox_index.h"
@@ -330,7 +331,9 @@ class AssignmentOutbox {
   // Keys view the entries' own assignment_id.
   absl::flat_hash_map<std::string_view, Entry*> by_id_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Entry*> by_token_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<std::string_view, RetainedEntry> retained_ ABSL_GUARDED_BY(mu_);
+  // Node-based (the queues link the entries); Swiss-table probing.
+  absl::node_hash_map<std::string_view, RetainedEntry, std::hash<std::string_view>> retained_
+      ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_expiry_ ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_resend_ ABSL_GUARDED_BY(mu_);
   size_t reserved_ ABSL_GUARDED_BY(mu_) = 0;

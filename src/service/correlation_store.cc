@@ -60,6 +60,9 @@ std::string_view AssignmentStateName(AssignmentState state) {
 }
 
 struct CorrelationStore::Shard {
+  static RemovedRef Ref(AssignmentRecord&& r) {
+    return RemovedRef{std::move(r.tenant_id), std::move(r.request_id), std::move(r.assignment_id)};
+  }
   struct Node {
     AssignmentRecord record;
     MonoTime expires{};
@@ -76,8 +79,8 @@ struct CorrelationStore::Shard {
   const size_t capacity;
 
   // Removes expired records from the front, then the oldest while over capacity.
-  void Trim(MonoTime now, std::vector<AssignmentRecord>& expired,
-            std::vector<AssignmentRecord>& evicted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void Trim(MonoTime now, std::vector<RemovedRef>& expired, std::vector<RemovedRef>& evicted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     while (!fifo.empty()) {
       auto it = map.find(fifo.front().second);
       if (it == map.end() || it->second.seq != fifo.front().first) {
@@ -85,9 +88,9 @@ struct CorrelationStore::Shard {
         continue;
       }
       if (it->second.expires <= now) {
-        expired.push_back(std::move(it->second.record));
+        expired.push_back(Ref(std::move(it->second.record)));
       } else if (map.size() > capacity) {
-        evicted.push_back(std::move(it->second.record));
+        evicted.push_back(Ref(std::move(it->second.record)));
       } else {
         break;
       }
@@ -127,9 +130,8 @@ CorrelationStore::IndexShard& CorrelationStore::IndexFor(std::string_view tenant
   return *index_[h & (index_.size() - 1)];
 }
 
-void CorrelationStore::Unindex(const std::vector<AssignmentRecord>& removed,
-                               std::string_view reason) {
-  for (const AssignmentRecord& r : removed) {
+void CorrelationStore::Unindex(const std::vector<RemovedRef>& removed, std::string_view reason) {
+  for (const RemovedRef& r : removed) {
     IndexShard& ix = IndexFor(r.tenant_id, r.request_id);
     absl::MutexLock lock(&ix.mu);
     auto it = ix.map.find(IndexKey(r.tenant_id, r.request_id));
@@ -170,7 +172,7 @@ bool CorrelationStore::Create(AssignmentRecord record) {
   std::string index_key = IndexKey(record.tenant_id, record.request_id);
   IndexShard& ix = IndexFor(record.tenant_id, record.request_id);
   std::string id = record.assignment_id;
-  std::vector<AssignmentRecord> expired, evicted;
+  std::vector<RemovedRef> expired, evicted;
   Shard& shard = ShardFor(id);
   {
     absl::MutexLock lock(&shard.mu);
@@ -179,7 +181,7 @@ bool CorrelationStore::Create(AssignmentRecord record) {
     if (!inserted) {
       if (it->second.expires > now) return false;
       // An expired record with this id: replaced in place (its FIFO entry goes stale).
-      expired.push_back(std::move(it->second.record));
+      expired.push_back(Shard::Ref(std::move(it->second.record)));
     }
     Shard::Node& node = it->second;
     node.record = std::move(record);
@@ -305,7 +307,7 @@ std::optional<AssignmentRecord> CorrelationStore::FindByRequest(std::string_view
 }
 
 size_t CorrelationStore::Sweep() {
-  std::vector<AssignmentRecord> expired, evicted;
+  std::vector<RemovedRef> expired, evicted;
   const MonoTime now = clock_.MonoNow();
   for (const auto& shard : shards_) {
     absl::MutexLock lock(&shard->mu);

@@ -138,7 +138,13 @@ class CorrelationStore {
   IndexShard& IndexFor(std::string_view tenant_id, std::string_view request_id) const;
   // Applies `fn` to the live record under its shard lock; false if absent/expired.
   bool Update(std::string_view assignment_id, const std::function<bool(AssignmentRecord&)>& fn);
-  void Unindex(const std::vector<AssignmentRecord>& removed, std::string_view reason);
+  // What Unindex needs of a removed record (the rest is freed with its node).
+  struct RemovedRef {
+    std::string tenant_id;
+    std::string request_id;
+    std::string assignment_id;
+  };
+  void Unindex(const std::vector<RemovedRef>& removed, std::string_view reason);
 
   const CorrelationStoreOptions options_;
   const Clock& clock_;
