@@ -7,7 +7,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 RUN_DIR ?= .run
 
-.PHONY: all deps build run test unit-test sanitize format format-check bench load clean
+.PHONY: all deps build run test unit-test sanitize format format-check bench bench-check load clean
 
 all: build
 
@@ -39,6 +39,16 @@ sanitize: deps
 # docs/PERFORMANCE.md tables; raw results in bench/results/<timestamp>/.
 bench: build
 	@bench/run_all.sh $(BUILD_DIR)
+
+# Compares the newest bench/results/<timestamp>/summary.json (run `make bench` first) with the
+# committed baseline of this machine class: throughput -10 %, p99 +20 %, any decide-core
+# allocation, RSS +15 % fail (reliability-and-performance.md §1).
+bench-check:
+	@latest=$$(ls -d bench/results/*/summary.json 2>/dev/null | sort | tail -1); \
+	  [ -n "$$latest" ] || { echo "no bench/results/*/summary.json: run make bench first" >&2; exit 2; }; \
+	  base=bench/baseline/$$(python3 bench/check.py machine-class).json; \
+	  [ -f "$$base" ] || { echo "no baseline $$base for this machine class" >&2; exit 2; }; \
+	  echo "comparing $$latest with $$base"; python3 bench/check.py compare "$$base" "$$latest"
 
 # The predecessor's load cases L1-L3 (reliability-and-performance.md §4) against a real
 # nats-server; LOAD_SECONDS (60) sets the sustained run.

@@ -227,4 +227,18 @@ echo "| bench_grpc_echo | $rate_e_rps | $(ms "$e50") | $(ms "$e90") | $(ms "$e99
 echo "| beamline-router | $rate_r_rps | $(ms "$r50") | $(ms "$r90") | $(ms "$r99") | $(ms "$r999") | p99 < 1 ms |"
 echo
 echo "Validity: $valid (router_decide_requests_total{grpc}: ok +$delta incl. warm-up, cancelled/invalid_request +$invalid from streams cut at the end of timed runs, other +$((bad_after - bad_before)); h2load succeeded $router_succeeded after warm-up). Logs: $OUT_DIR"
+# Machine-readable figures for bench/check.py (make bench-check), one "key value" per line.
+if [ -n "${SUMMARY_FILE:-}" ]; then
+  {
+    echo "grpc_echo_rps $echo_med"
+    echo "grpc_router_rps $router_med"
+    echo "grpc_ratio_percent $ratio"
+    echo "grpc_rate_achieved_rps $rate_r_rps"
+    echo "grpc_router_p50_us $r50"
+    echo "grpc_router_p99_us $r99"
+    echo "grpc_echo_p99_us $e99"
+    echo "grpc_valid $([ "$valid" = "valid" ] && echo 1 || echo 0)"
+    echo "grpc_router_rss_kb $(awk '/^VmRSS/ {print $2}' "/proc/$ROUTER_PID/status" 2>/dev/null || echo 0)"
+  } >>"$SUMMARY_FILE"
+fi
 [ "$valid" = "valid" ]

@@ -103,22 +103,51 @@ stop_router() {
   wait "$ROUTER_PID" 2>/dev/null || true
   ROUTER_PID=""
 }
+publish_failures() {  # router_assignment_publish_failures_total summed over reasons
+  curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null |
+    awk '/^router_assignment_publish_failures_total/ {s += $NF} END {printf "%.0f", s}'
+}
 decides() {  # router_decide_requests_total{transport="nats"} summed over outcomes (0 if unknown)
   curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null |
     awk '/^router_decide_requests_total\{/ && /transport="nats"/ {s += $NF} END {printf "%.0f", s}'
 }
-per_decision() {  # per_decision LABEL: router and nats-server CPU per decide since mark_cpu
-  local r1 n1 d1
+per_decision() {  # per_decision LABEL KEY: router, nats-server, load tool CPU per decide
+  local r1 n1 d1 l1
   r1=$(cpu_seconds "$ROUTER_PID"); n1=$(cpu_seconds "$NATS_PID"); d1=$(decides)
+  l1=$(awk '{s += $1 + $2} END {printf "%.2f", s}' "$OUT_DIR/load_cpu.txt")
   awk -v l="$1" -v r0="$mark_r" -v r1="$r1" -v n0="$mark_n" -v n1="$n1" -v d0="$mark_d" -v d1="$d1" \
-    'BEGIN {d = d1 - d0; if (d > 0) printf "%s: %.0f decides (warm-up and audit included), CPU per decide: router %.1f us, nats-server %.1f us\n", l, d, 1e6 * (r1 - r0) / d, 1e6 * (n1 - n0) / d}' \
+    -v l0="$mark_l" -v l1="$l1" \
+    'BEGIN {d = d1 - d0; if (d > 0) printf "%s: %.0f decides (warm-up and audit included), CPU per decide: router %.1f us, nats-server %.1f us, load tool %.1f us (its audit reads included)\n", l, d, 1e6 * (r1 - r0) / d, 1e6 * (n1 - n0) / d, 1e6 * (l1 - l0) / d}' \
     >>"$OUT_DIR/cpu_per_decide.txt"
+  [ -n "${SUMMARY_FILE:-}" ] && awk -v k="$2" -v r0="$mark_r" -v r1="$r1" -v n0="$mark_n" -v n1="$n1" \
+    -v d0="$mark_d" -v d1="$d1" -v l0="$mark_l" -v l1="$l1" \
+    'BEGIN {d = d1 - d0; if (d > 0) printf "nats_%s_router_cpu_us %.1f\nnats_%s_server_cpu_us %.1f\nnats_%s_load_cpu_us %.1f\n", k, 1e6 * (r1 - r0) / d, k, 1e6 * (n1 - n0) / d, k, 1e6 * (l1 - l0) / d}' \
+    >>"$SUMMARY_FILE"
+  return 0
 }
-mark_cpu() { mark_r=$(cpu_seconds "$ROUTER_PID"); mark_n=$(cpu_seconds "$NATS_PID"); mark_d=$(decides); }
-load() {  # load LABEL SUBJECT [--push]
-  "$LOAD_BIN" --url "$NATS_URL" --mode load --concurrency "$STEPS" --duration "$DURATION" \
-    --warmup "$WARMUP" --connections "$CONNECTIONS" --subject "$2" --label "$1" "${@:3}"
+mark_cpu() {
+  mark_r=$(cpu_seconds "$ROUTER_PID"); mark_n=$(cpu_seconds "$NATS_PID"); mark_d=$(decides)
+  mark_l=$(awk '{s += $1 + $2} END {printf "%.2f", s}' "$OUT_DIR/load_cpu.txt")
+  mark_f=$(publish_failures)
 }
+: >"$OUT_DIR/load_cpu.txt"
+load() {  # load LABEL SUBJECT [--push]; appends the tool's user and system seconds to load_cpu.txt
+  local TIMEFORMAT='%U %S'
+  { time "$LOAD_BIN" --url "$NATS_URL" --mode load --concurrency "$STEPS" --duration "$DURATION" \
+    --warmup "$WARMUP" --connections "$CONNECTIONS" --subject "$2" --label "$1" "${@:3}" \
+    2>&3; } 3>&2 2>>"$OUT_DIR/load_cpu.txt"
+}
+# §2.3: publish failures during a pushing run fail its audit.
+check_failures() {  # check_failures LABEL
+  local f1
+  f1=$(publish_failures)
+  if [ "$f1" != "$mark_f" ]; then
+    echo "FAIL: $1: router_assignment_publish_failures_total +$((f1 - mark_f)) during the run"
+    audit_failed=1
+  fi
+  return 0
+}
+audit_failed=0
 
 echo "### nats_decide ($(date -u +%Y-%m-%dT%H:%MZ), $(case $QUICK in 1) echo quick ;; 2) echo smoke ;; *) echo full ;; esac) mode)"
 echo
@@ -133,20 +162,29 @@ router_cpu0=$(cpu_seconds "$ROUTER_PID")
 nats_cpu0=$(cpu_seconds "$NATS_PID")
 mark_cpu
 load "router, push=false" beamline.router.v1.decide | tee "$OUT_DIR/nopush.rows"
-per_decision "router, push=false"
+per_decision "router, push=false" nopush
 mark_cpu
 load "router, push=true, after_publish" beamline.router.v1.decide --push | tee "$OUT_DIR/after.rows"
-per_decision "router, push=true, after_publish"
+per_decision "router, push=true, after_publish" after
+check_failures "router, push=true, after_publish"
 router_cpu1=$(cpu_seconds "$ROUTER_PID")
 nats_cpu1=$(cpu_seconds "$NATS_PID")
 stop_router
 start_router immediate
 mark_cpu
 load "router, push=true, immediate" beamline.router.v1.decide --push | tee "$OUT_DIR/immediate.rows"
-per_decision "router, push=true, immediate"
+per_decision "router, push=true, immediate" immediate
+check_failures "router, push=true, immediate"
 stop_router
 
-best() { awk -F'|' '{gsub(/ /, "", $4); if ($4 + 0 > b) b = $4 + 0} END {printf "%.0f", b}' "$1"; }
+# Best decisions/s over the steps; a step with any error reply (e.g. `unavailable`) is void
+# (§2.3) and does not count.
+best() {
+  awk -F'|' '{gsub(/ /, "", $4); gsub(/ /, "", $8); if ($8 + 0 == 0 && $4 + 0 > b) b = $4 + 0} END {printf "%.0f", b}' "$1"
+}
+void_steps() {  # the W of each step of FILE with error replies
+  awk -F'|' '{gsub(/ /, "", $3); gsub(/ /, "", $8); if ($8 + 0 > 0) printf "%s ", $3}' "$1"
+}
 echo_best=$(best "$OUT_DIR/echo.rows")
 ratio() { awk -v r="$1" -v e="$echo_best" 'BEGIN {printf "%.1f", (e > 0 ? 100 * r / e : 0)}'; }
 echo
@@ -162,11 +200,21 @@ for f in nopush after immediate; do
   esac
 done
 echo
-audit_failed=0
 grep -q "FAIL" "$OUT_DIR/after.rows" "$OUT_DIR/immediate.rows" && audit_failed=1
+voided=$(void_steps "$OUT_DIR/after.rows")
+[ -n "$voided" ] && echo "Void after_publish steps (error replies, not counted in the best): W = $voided"
 echo "CPU seconds during the push=false and after_publish runs: router $(awk -v a="$router_cpu0" -v b="$router_cpu1" 'BEGIN {printf "%.1f", b - a}'), nats-server $(awk -v a="$nats_cpu0" -v b="$nats_cpu1" 'BEGIN {printf "%.1f", b - a}') (the load tool runs on the same 2 cores). Logs: $OUT_DIR"
 # CPU cost per decide (all W steps of a run together): steadier than decisions/s on a busy machine.
 [ -f "$OUT_DIR/cpu_per_decide.txt" ] && sed 's/^/- /' "$OUT_DIR/cpu_per_decide.txt"
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+if [ -n "${SUMMARY_FILE:-}" ]; then
+  {
+    echo "nats_echo_best $echo_best"
+    echo "nats_nopush_best $(best "$OUT_DIR/nopush.rows")"
+    echo "nats_after_best $(best "$OUT_DIR/after.rows")"
+    echo "nats_immediate_best $(best "$OUT_DIR/immediate.rows")"
+    echo "nats_audit_clean $([ "$audit_failed" = 0 ] && echo 1 || echo 0)"
+  } >>"$SUMMARY_FILE"
+fi
 # Exactly-once is deterministic: an audit failure fails the script (throughput never does).
 exit "$audit_failed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark of reliability-and-performance.md §2 at full length, printing
-# docs/PERFORMANCE.md-ready markdown tables; raw results go to bench/results/<timestamp>/.
+# docs/PERFORMANCE.md-ready markdown tables; raw results go to bench/results/<timestamp>/,
+# with summary.json (the figures `make bench-check` compares with bench/baseline/<class>.json).
 #
 #   bench/run_all.sh [BUILD_DIR]
 # Environment: REPETITIONS (5) and MIN_TIME (0.5) for the Google Benchmark binaries; SKIP_GRPC,
@@ -13,6 +14,8 @@ REPETITIONS=${REPETITIONS:-5}
 MIN_TIME=${MIN_TIME:-0.5}
 OUT="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
+export SUMMARY_FILE="$OUT/summary.txt"
+: >"$SUMMARY_FILE"
 {
   echo "## Benchmarks ($(date -u +%Y-%m-%d), \`make bench\`)"
   echo
@@ -34,5 +37,6 @@ mkdir -p "$OUT"
   echo
   [ "${SKIP_NATS:-0}" = 1 ] || "$ROOT/bench/nats_decide.sh" "$BUILD_DIR" || true
 } | tee "$OUT/tables.md"
+python3 "$ROOT/bench/check.py" summary "$OUT" >/dev/null
 echo
-echo "(tables saved to $OUT/tables.md)"
+echo "(tables saved to $OUT/tables.md, figures to $OUT/summary.json; \`make bench-check\` compares them with bench/baseline/$(python3 "$ROOT/bench/check.py" machine-class).json)"
