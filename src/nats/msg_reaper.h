@@ -6,10 +6,10 @@
 // held until `batch` of them are collected and then destroyed together (one wake per batch).
 //
 // Used for the hot messages only (decide requests, published assignments after their PubAck);
-// they own nothing but their memory, so holding up to batch - 1 of them while the router is
-// idle costs a few kilobytes. Flush() destroys what is held (the transport calls it when it
-// stops); the destructor flushes too. Requires the cnats library to be open (nats_Open) until
-// then, as natsMsg_Destroy does.
+// they own nothing but their memory, so holding up to kStripes x (batch - 1) = 504 of them
+// while the router is idle costs at most a few hundred kilobytes. Flush() destroys what is held
+// (the transport calls it when it stops); the destructor flushes too. Requires the cnats library to
+// be open (nats_Open) until then, as natsMsg_Destroy does.
 //
 // Thread-safe: Release() and Flush() may be called from any thread. Releases go to one of
 // kStripes stripes chosen per thread (a thread keeps its stripe), each with its own mutex and
