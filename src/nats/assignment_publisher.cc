@@ -85,7 +85,6 @@ jsCtx* AssignmentPublisher::Context() {
 std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
                                                       const OutboxMessage& message) {
   if (!connection_.IsConnected()) return PublishError::kDisconnected;
-  if (message.subject.empty()) return PublishError::kApiError;
   // One allocation for message, headers and body (nats/encoded_msg.h).
   natsMsg* raw = nullptr;
   if (CreateEncodedMsg(&raw, message.subject, message.headers, message.assignment_id,

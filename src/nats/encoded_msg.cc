@@ -42,7 +42,8 @@ natsStatus CreatePublic(natsMsg** msg, const std::string& subject, const Encoded
   auto set = [&](const std::string& key, std::string_view v) {
     value.clear();
     AppendValue(value, v);
-    return natsMsgHeader_Set(raw, key.c_str(), value.c_str());
+    // Add, not Set: a key listed twice gives two values, as two lines of the encoded block do.
+    return natsMsgHeader_Add(raw, key.c_str(), value.c_str());
   };
   if (NeedsMsgId(headers, msg_id)) s = set(std::string(kMsgIdHeader), msg_id);
   for (size_t i = 0; s == NATS_OK && i < headers.size(); ++i) {
@@ -67,10 +68,10 @@ natsStatus CreateFast(natsMsg** msg, const std::string& subject, const EncodedHe
 }
 
 // Builds one message the fast way and reads it back through the public API.
+// Needs nats_Open (the message is freed through cnats' GC); the router opens the library
+// before any publish, so the first CreateEncodedMsg runs this check after it.
 bool SelfCheck() {
   const EncodedHeaders headers = {{"tenant_id", "t-1"}, {"trace_id", "a\r\nb"}, {"x", ""}};
-  // Needs nats_Open (the message is freed through cnats' GC); the router opens the library
-  // before any publish, so the first CreateEncodedMsg runs this check after it.
   const std::string_view body = "{\"k\":1}";
   natsMsg* m = nullptr;
   if (CreateFast(&m, "self.check", headers, "id-1", body) != NATS_OK || m == nullptr) {

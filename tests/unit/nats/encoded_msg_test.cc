@@ -80,6 +80,19 @@ TEST_F(EncodedMsgTest, MessageReadsBackThroughThePublicApi) {
   natsMsg_Destroy(m);
 }
 
+TEST_F(EncodedMsgTest, RepeatedKeyKeepsEveryValue) {
+  natsMsg* m = nullptr;
+  ASSERT_EQ(CreateEncodedMsg(&m, "s", {{"k", "1"}, {"k", "2"}}, "", "{}"), NATS_OK);
+  const char** values = nullptr;
+  int n = 0;
+  ASSERT_EQ(natsMsgHeader_Values(m, "k", &values, &n), NATS_OK);
+  ASSERT_EQ(n, 2);
+  EXPECT_STREQ(values[0], "1");
+  EXPECT_STREQ(values[1], "2");
+  std::free(values);
+  natsMsg_Destroy(m);
+}
+
 TEST_F(EncodedMsgTest, EmptySubjectIsRefused) {
   natsMsg* m = reinterpret_cast<natsMsg*>(1);
   EXPECT_NE(CreateEncodedMsg(&m, "", {}, "a-1", "{}"), NATS_OK);
