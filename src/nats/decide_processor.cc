@@ -435,16 +435,16 @@ DecideOutcome DecideProcessor::PushAssignment(const DecideMessage& message, Work
 
   // §7.2: the correlation record, `pending`.
   if (correlation_ != nullptr) {
-    service::AssignmentRecord record;
+    service::NewAssignment record;
     record.assignment_id = assignment_id;
-    record.request_id = std::string(req.request_id);
+    record.request_id = req.request_id;
     record.trace_id = decision.trace_id;
-    record.tenant_id = std::string(req.tenant_id);
-    record.policy_id = std::string(ResolvedPolicyId(decision));
+    record.tenant_id = req.tenant_id;
+    record.policy_id = ResolvedPolicyId(decision);
     record.provider_id = decision.provider_id;
     record.decision_id = decision.decision_id;
     record.subject = m.subject;
-    correlation_->Create(std::move(record));
+    correlation_->Create(record);
   }
 
   const std::string_view status = options_.reply_immediate ? "pending" : "published";

@@ -4,12 +4,14 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
-#include <deque>
+#include <cstring>
+#include <iterator>
+#include <new>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "policy/json_tree.h"
@@ -25,21 +27,41 @@ size_t ShardCount(size_t requested, size_t max_entries) {
   return n;
 }
 
-std::string IndexKey(std::string_view tenant_id, std::string_view request_id) {
-  std::string k;
-  k.reserve(tenant_id.size() + request_id.size() + 1);
-  k.append(tenant_id);
-  k.push_back('\x01');  // tenant ids never contain control characters
-  k.append(request_id);
-  return k;
-}
-
 // Heterogeneous lookup key: this abseil's string hash takes absl::string_view, which is not
 // std::string_view here.
 absl::string_view LookupKey(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+uint64_t RequestHash(std::string_view tenant_id, std::string_view request_id) {
+  return absl::HashOf(LookupKey(tenant_id), LookupKey(request_id));
+}
+
 // Newest-first ordering across shards.
 std::atomic<uint64_t> g_creation_seq{1};
+
+// publish_fate values ("" while pending).
+enum class Fate : uint8_t {
+  kNone,
+  kPublished,
+  kDeduplicated,
+  kFailed,
+  kRetriesExhausted,
+  kExpired,
+  kShutdownDropped,
+  kOther,  // any other text (kept in the record's extra fields)
+};
+
+constexpr std::string_view kFateNames[] = {"",        "published",         "deduplicated",
+                                           "failed",  "retries_exhausted", "expired",
+                                           "shutdown_dropped"};
+
+Fate FateOf(std::string_view name) {
+  for (size_t i = 1; i < std::size(kFateNames); ++i) {
+    if (kFateNames[i] == name) return static_cast<Fate>(i);
+  }
+  return name.empty() ? Fate::kNone : Fate::kOther;
+}
+
+bool StoredFate(Fate f) { return f == Fate::kPublished || f == Fate::kDeduplicated; }
 
 }  // namespace
 
@@ -59,52 +81,165 @@ std::string_view AssignmentStateName(AssignmentState state) {
   return "pending";
 }
 
-struct CorrelationStore::Shard {
-  static RemovedRef Ref(AssignmentRecord&& r) {
-    return RemovedRef{std::move(r.tenant_id), std::move(r.request_id), std::move(r.assignment_id)};
-  }
-  struct Node {
-    AssignmentRecord record;
-    MonoTime expires{};
-    uint64_t seq = 0;
+// One allocation: this header, then the immutable strings back to back (kFields of them, in
+// NewAssignment order). Fields marked "shard" change only under the owning shard's lock; the
+// strings never change, so the request index reads them under its own lock (a record is freed
+// only after it left the index).
+struct CorrelationStore::Rec {
+  enum Field : uint8_t {
+    kAssignmentId,
+    kRequestId,
+    kTraceId,
+    kTenantId,
+    kPolicyId,
+    kProviderId,
+    kDecisionId,
+    kSubject,
+    kFields
   };
+  // Ack and result fields: most records never get them before they are evicted.
+  struct Extra {
+    std::string ack_status;
+    std::string ack_message;
+    std::string result_status;
+    std::string error_code;
+    std::string other_fate;  // Fate::kOther
+    int64_t latency_ms = 0;
+    double cost = 0;
+    int64_t acked_at_ms = 0;
+    int64_t completed_at_ms = 0;
+  };
+
+  uint32_t end[kFields] = {};  // end offset of each string in text()
+  uint64_t seq = 0;
+  uint64_t request_hash = 0;
+  MonoTime expires{};
+  int64_t created_at_ms = 0;
+  int64_t published_at_ms = 0;  // shard
+  int64_t stream_seq = 0;       // shard
+  std::unique_ptr<Extra> extra;  // shard
+  Rec* older = nullptr;          // shard FIFO
+  Rec* newer = nullptr;
+  AssignmentState state = AssignmentState::kPending;  // shard
+  Fate fate = Fate::kNone;                            // shard
+
+  const char* text() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view Get(Field f) const {
+    const uint32_t begin = f == 0 ? 0 : end[f - 1];
+    return std::string_view(text() + begin, end[f] - begin);
+  }
+  Extra& MutableExtra() {
+    if (!extra) extra = std::make_unique<Extra>();
+    return *extra;
+  }
+  std::string_view FateName() const {
+    if (fate == Fate::kOther) return extra ? std::string_view(extra->other_fate) : "";
+    return kFateNames[static_cast<size_t>(fate)];
+  }
+  void SetFate(std::string_view name) {
+    fate = FateOf(name);
+    if (fate == Fate::kOther) MutableExtra().other_fate = std::string(name);
+  }
+
+  static RecPtr Make(const NewAssignment& a) {
+    const std::string_view parts[kFields] = {a.assignment_id, a.request_id,  a.trace_id,
+                                             a.tenant_id,     a.policy_id,   a.provider_id,
+                                             a.decision_id,   a.subject};
+    size_t total = 0;
+    for (std::string_view p : parts) total += p.size();
+    void* mem = ::operator new(sizeof(Rec) + total);
+    RecPtr rec(new (mem) Rec());
+    char* out = reinterpret_cast<char*>(rec.get() + 1);
+    uint32_t at = 0;
+    for (size_t i = 0; i < kFields; ++i) {
+      std::memcpy(out + at, parts[i].data(), parts[i].size());
+      at += static_cast<uint32_t>(parts[i].size());
+      rec->end[i] = at;
+    }
+    return rec;
+  }
+
+  AssignmentRecord ToRecord() const {
+    AssignmentRecord r;
+    r.assignment_id = Get(kAssignmentId);
+    r.request_id = Get(kRequestId);
+    r.trace_id = Get(kTraceId);
+    r.tenant_id = Get(kTenantId);
+    r.policy_id = Get(kPolicyId);
+    r.provider_id = Get(kProviderId);
+    r.decision_id = Get(kDecisionId);
+    r.subject = Get(kSubject);
+    r.state = state;
+    r.created_at_ms = created_at_ms;
+    r.published_at_ms = published_at_ms;
+    r.stream_seq = stream_seq;
+    r.publish_fate = FateName();
+    if (extra) {
+      r.ack_status = extra->ack_status;
+      r.ack_message = extra->ack_message;
+      r.result_status = extra->result_status;
+      r.error_code = extra->error_code;
+      r.latency_ms = extra->latency_ms;
+      r.cost = extra->cost;
+      r.acked_at_ms = extra->acked_at_ms;
+      r.completed_at_ms = extra->completed_at_ms;
+    }
+    return r;
+  }
+};
+
+void CorrelationStore::RecDeleter::operator()(Rec* rec) const {
+  rec->~Rec();
+  ::operator delete(static_cast<void*>(rec));
+}
+
+struct CorrelationStore::Shard {
   explicit Shard(size_t cap) : capacity(cap) {}
+  ~Shard() {
+    for (auto& [id, rec] : map) RecDeleter()(rec);
+  }
 
   mutable absl::Mutex mu;
-  // Swiss table (one probe of the control bytes, then the node): at the default 200,000
-  // records the lookups miss the cache, and std::unordered_map's bucket chains cost two
-  // misses more. Nodes are stable; lookups take a string_view (no key copy).
-  absl::node_hash_map<std::string, Node> map ABSL_GUARDED_BY(mu);
-  std::deque<std::pair<uint64_t, std::string>> fifo ABSL_GUARDED_BY(mu);  // creation order
+  // Swiss table of assignment_id (a view into the record) -> owned record.
+  absl::flat_hash_map<absl::string_view, Rec*> map ABSL_GUARDED_BY(mu);
+  Rec* oldest ABSL_GUARDED_BY(mu) = nullptr;  // creation FIFO through Rec::older/newer
+  Rec* newest ABSL_GUARDED_BY(mu) = nullptr;
   const size_t capacity;
 
+  void Append(Rec* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    r->older = newest;
+    r->newer = nullptr;
+    (newest != nullptr ? newest->newer : oldest) = r;
+    newest = r;
+  }
+  // Takes `r` out of the map and the FIFO; the caller owns it.
+  RecPtr Remove(Rec* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    (r->older != nullptr ? r->older->newer : oldest) = r->newer;
+    (r->newer != nullptr ? r->newer->older : newest) = r->older;
+    r->older = r->newer = nullptr;
+    map.erase(LookupKey(r->Get(Rec::kAssignmentId)));
+    return RecPtr(r);
+  }
   // Removes expired records from the front, then the oldest while over capacity.
-  void Trim(MonoTime now, std::vector<RemovedRef>& expired, std::vector<RemovedRef>& evicted)
+  void Trim(MonoTime now, std::vector<RecPtr>& expired, std::vector<RecPtr>& evicted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    while (!fifo.empty()) {
-      auto it = map.find(fifo.front().second);
-      if (it == map.end() || it->second.seq != fifo.front().first) {
-        fifo.pop_front();
-        continue;
-      }
-      if (it->second.expires <= now) {
-        expired.push_back(Ref(std::move(it->second.record)));
+    while (oldest != nullptr) {
+      if (oldest->expires <= now) {
+        expired.push_back(Remove(oldest));
       } else if (map.size() > capacity) {
-        evicted.push_back(Ref(std::move(it->second.record)));
+        evicted.push_back(Remove(oldest));
       } else {
         break;
       }
-      map.erase(it);
-      fifo.pop_front();
     }
   }
 };
 
 struct CorrelationStore::IndexShard {
   mutable absl::Mutex mu;
-  // (tenant, request_id) -> (creation seq, assignment_id), oldest first (almost always one).
-  absl::flat_hash_map<std::string, absl::InlinedVector<std::pair<uint64_t, std::string>, 1>> map
-      ABSL_GUARDED_BY(mu);
+  // RequestHash(tenant, request_id) -> its records (almost always one; a hash collision only
+  // adds candidates, which readers filter by the record's own strings).
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<const Rec*, 1>> map ABSL_GUARDED_BY(mu);
 };
 
 CorrelationStore::CorrelationStore(CorrelationStoreOptions options, const Clock& clock)
@@ -123,127 +258,129 @@ CorrelationStore::Shard& CorrelationStore::ShardFor(std::string_view assignment_
   return *shards_[std::hash<std::string_view>{}(assignment_id) & (shards_.size() - 1)];
 }
 
-CorrelationStore::IndexShard& CorrelationStore::IndexFor(std::string_view tenant_id,
-                                                         std::string_view request_id) const {
-  const size_t h =
-      std::hash<std::string_view>{}(tenant_id)*31 + std::hash<std::string_view>{}(request_id);
-  return *index_[h & (index_.size() - 1)];
+CorrelationStore::IndexShard& CorrelationStore::IndexFor(uint64_t request_hash) const {
+  // The low bits pick the Swiss table's group; shard on the high bits.
+  return *index_[(request_hash >> 40) & (index_.size() - 1)];
 }
 
-void CorrelationStore::Unindex(const std::vector<RemovedRef>& removed, std::string_view reason) {
-  for (const RemovedRef& r : removed) {
-    IndexShard& ix = IndexFor(r.tenant_id, r.request_id);
-    absl::MutexLock lock(&ix.mu);
-    auto it = ix.map.find(IndexKey(r.tenant_id, r.request_id));
-    if (it == ix.map.end()) continue;
-    auto& ids = it->second;
-    ids.erase(std::remove_if(ids.begin(), ids.end(),
-                             [&](const auto& p) { return p.second == r.assignment_id; }),
-              ids.end());
-    if (ids.empty()) ix.map.erase(it);
-  }
+void CorrelationStore::Unindex(std::vector<RecPtr>& removed, std::string_view reason) {
   if (removed.empty()) return;
+  for (const RecPtr& r : removed) {
+    IndexShard& ix = IndexFor(r->request_hash);
+    absl::MutexLock lock(&ix.mu);
+    auto it = ix.map.find(r->request_hash);
+    if (it == ix.map.end()) continue;
+    auto& recs = it->second;
+    recs.erase(std::remove(recs.begin(), recs.end(), r.get()), recs.end());
+    if (recs.empty()) ix.map.erase(it);
+  }
   size_.fetch_sub(removed.size(), std::memory_order_relaxed);
   (reason == "expired" ? evicted_expired_ : evicted_capacity_)
       .fetch_add(removed.size(), std::memory_order_relaxed);
   if (options_.on_evict) {
     for (size_t i = 0; i < removed.size(); ++i) options_.on_evict(reason);
   }
+  removed.clear();  // frees the records (out of every index now)
 }
 
-bool CorrelationStore::Create(AssignmentRecord record) {
-  if (record.assignment_id.empty()) return false;
-  record.state = AssignmentState::kPending;
-  record.ack_status.clear();
-  record.ack_message.clear();
-  record.result_status.clear();
-  record.latency_ms = 0;
-  record.cost = 0;
-  record.error_code.clear();
-  record.published_at_ms = 0;
-  record.acked_at_ms = 0;
-  record.completed_at_ms = 0;
-  record.publish_fate.clear();
-  record.stream_seq = 0;
-  if (record.created_at_ms == 0) record.created_at_ms = clock_.WallMs();
+bool CorrelationStore::Create(const AssignmentRecord& record) {
+  NewAssignment a;
+  a.assignment_id = record.assignment_id;
+  a.request_id = record.request_id;
+  a.trace_id = record.trace_id;
+  a.tenant_id = record.tenant_id;
+  a.policy_id = record.policy_id;
+  a.provider_id = record.provider_id;
+  a.decision_id = record.decision_id;
+  a.subject = record.subject;
+  a.created_at_ms = record.created_at_ms;
+  return Create(a);
+}
 
-  const uint64_t seq = g_creation_seq.fetch_add(1, std::memory_order_relaxed);
-  // The request index entry is built before the record moves into its shard.
-  std::string index_key = IndexKey(record.tenant_id, record.request_id);
-  IndexShard& ix = IndexFor(record.tenant_id, record.request_id);
-  std::string id = record.assignment_id;
-  std::vector<RemovedRef> expired, evicted;
-  Shard& shard = ShardFor(id);
+bool CorrelationStore::Create(const NewAssignment& a) {
+  if (a.assignment_id.empty()) return false;
+  RecPtr rec = Rec::Make(a);
+  rec->created_at_ms = a.created_at_ms != 0 ? a.created_at_ms : clock_.WallMs();
+  rec->seq = g_creation_seq.fetch_add(1, std::memory_order_relaxed);
+  rec->request_hash = RequestHash(a.tenant_id, a.request_id);
+  IndexShard& ix = IndexFor(rec->request_hash);
+  std::vector<RecPtr> expired, evicted;
+  Shard& shard = ShardFor(a.assignment_id);
   {
     absl::MutexLock lock(&shard.mu);
     const MonoTime now = clock_.MonoNow();
-    auto [it, inserted] = shard.map.try_emplace(id);
-    if (!inserted) {
-      if (it->second.expires > now) return false;
-      // An expired record with this id: replaced in place (its FIFO entry goes stale).
-      expired.push_back(Shard::Ref(std::move(it->second.record)));
+    if (auto it = shard.map.find(LookupKey(a.assignment_id)); it != shard.map.end()) {
+      if (it->second->expires > now) return false;
+      // An expired record with this id: it leaves now, counted as expired.
+      expired.push_back(shard.Remove(it->second));
     }
-    Shard::Node& node = it->second;
-    node.record = std::move(record);
-    node.expires = now + std::chrono::seconds(std::max<int64_t>(0, options_.ttl_s));
-    node.seq = seq;
-    shard.fifo.emplace_back(seq, id);
-    size_.fetch_add(1, std::memory_order_relaxed);  // a replaced record leaves via Unindex
+    rec->expires = now + std::chrono::seconds(std::max<int64_t>(0, options_.ttl_s));
+    Rec* r = rec.release();
+    shard.map.emplace(LookupKey(r->Get(Rec::kAssignmentId)), r);
+    shard.Append(r);
+    size_.fetch_add(1, std::memory_order_relaxed);  // removed records leave via Unindex
+    {
+      // Indexed before the shard lock is released: whoever removes the record later (under
+      // this lock) finds it in the index.
+      absl::MutexLock index_lock(&ix.mu);
+      ix.map[r->request_hash].push_back(r);
+    }
     shard.Trim(now, expired, evicted);
   }
-  // Unindex first: a replaced expired record may share this id (and request key).
   Unindex(expired, "expired");
   Unindex(evicted, "capacity");
-  {
-    absl::MutexLock lock(&ix.mu);
-    ix.map[std::move(index_key)].emplace_back(seq, std::move(id));
-  }
   return true;
 }
 
-bool CorrelationStore::Update(std::string_view assignment_id,
-                              const std::function<bool(AssignmentRecord&)>& fn) {
-  Shard& shard = ShardFor(assignment_id);
-  absl::MutexLock lock(&shard.mu);
-  auto it = shard.map.find(LookupKey(assignment_id));
-  if (it == shard.map.end() || it->second.expires <= clock_.MonoNow()) return false;
-  return fn(it->second.record);
+namespace {
+// Applies `fn` to the live record `assignment_id` of `map` (under the caller's shard lock).
+template <typename Map, typename Fn>
+bool UpdateLive(Map& map, std::string_view assignment_id, MonoTime now, Fn&& fn) {
+  auto it = map.find(LookupKey(assignment_id));
+  if (it == map.end() || it->second->expires <= now) return false;
+  return fn(*it->second);
 }
+}  // namespace
 
 bool CorrelationStore::MarkPublished(std::string_view assignment_id, int64_t stream_seq,
                                      bool duplicate, int64_t at_ms) {
   const int64_t when = at_ms != 0 ? at_ms : clock_.WallMs();
-  return Update(assignment_id, [&](AssignmentRecord& r) {
+  Shard& shard = ShardFor(assignment_id);
+  absl::MutexLock lock(&shard.mu);
+  return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
     if (r.published_at_ms == 0) {
       r.published_at_ms = when;
       r.stream_seq = stream_seq;
     }
     if (r.state == AssignmentState::kPending || r.state == AssignmentState::kPublishFailed) {
       r.state = AssignmentState::kPublished;
-      r.publish_fate = duplicate ? "deduplicated" : "published";
-    } else if (r.publish_fate.empty() || r.publish_fate == "failed" ||
-               r.publish_fate == "retries_exhausted" || r.publish_fate == "expired" ||
-               r.publish_fate == "shutdown_dropped") {
-      r.publish_fate = duplicate ? "deduplicated" : "published";
+      r.fate = duplicate ? Fate::kDeduplicated : Fate::kPublished;
+    } else if (r.fate != Fate::kOther && !StoredFate(r.fate)) {
+      // A later state (acked / completed) keeps it; only the publish fields are filled.
+      r.fate = duplicate ? Fate::kDeduplicated : Fate::kPublished;
     }
     return true;
   });
 }
 
 bool CorrelationStore::MarkPublishFailed(std::string_view assignment_id, std::string_view fate) {
-  return Update(assignment_id, [&](AssignmentRecord& r) {
+  Shard& shard = ShardFor(assignment_id);
+  absl::MutexLock lock(&shard.mu);
+  return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
     if (r.state != AssignmentState::kPending) return false;
     r.state = AssignmentState::kPublishFailed;
-    r.publish_fate = std::string(fate);
+    r.SetFate(fate);
     return true;
   });
 }
 
 bool CorrelationStore::MarkPending(std::string_view assignment_id) {
-  return Update(assignment_id, [&](AssignmentRecord& r) {
+  Shard& shard = ShardFor(assignment_id);
+  absl::MutexLock lock(&shard.mu);
+  return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
     if (r.state != AssignmentState::kPublishFailed) return false;
     r.state = AssignmentState::kPending;
-    r.publish_fate.clear();
+    r.fate = Fate::kNone;
     return true;
   });
 }
@@ -251,11 +388,14 @@ bool CorrelationStore::MarkPending(std::string_view assignment_id) {
 bool CorrelationStore::OnAck(std::string_view assignment_id, std::string_view status,
                              std::string_view message, int64_t at_ms) {
   const int64_t when = at_ms != 0 ? at_ms : clock_.WallMs();
-  return Update(assignment_id, [&](AssignmentRecord& r) {
-    if (r.ack_status.empty()) {
-      r.ack_status = std::string(status);
-      r.ack_message = std::string(message);
-      r.acked_at_ms = when;
+  Shard& shard = ShardFor(assignment_id);
+  absl::MutexLock lock(&shard.mu);
+  return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
+    Rec::Extra& x = r.MutableExtra();
+    if (x.ack_status.empty()) {
+      x.ack_status = std::string(status);
+      x.ack_message = std::string(message);
+      x.acked_at_ms = when;
     }
     if (r.state != AssignmentState::kCompleted) r.state = AssignmentState::kAcked;
     return true;
@@ -266,14 +406,17 @@ bool CorrelationStore::OnResult(std::string_view assignment_id, std::string_view
                                 int64_t latency_ms, double cost, int64_t at_ms,
                                 std::string_view error_code) {
   const int64_t when = at_ms != 0 ? at_ms : clock_.WallMs();
-  return Update(assignment_id, [&](AssignmentRecord& r) {
+  Shard& shard = ShardFor(assignment_id);
+  absl::MutexLock lock(&shard.mu);
+  return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
     if (r.state == AssignmentState::kCompleted) return false;
     r.state = AssignmentState::kCompleted;
-    r.result_status = std::string(status);
-    r.latency_ms = latency_ms;
-    r.cost = cost;
-    r.error_code = std::string(error_code);
-    r.completed_at_ms = when;
+    Rec::Extra& x = r.MutableExtra();
+    x.result_status = std::string(status);
+    x.latency_ms = latency_ms;
+    x.cost = cost;
+    x.error_code = std::string(error_code);
+    x.completed_at_ms = when;
     return true;
   });
 }
@@ -283,20 +426,26 @@ std::optional<AssignmentRecord> CorrelationStore::Get(std::string_view tenant_id
   Shard& shard = ShardFor(assignment_id);
   absl::MutexLock lock(&shard.mu);
   auto it = shard.map.find(LookupKey(assignment_id));
-  if (it == shard.map.end() || it->second.expires <= clock_.MonoNow()) return std::nullopt;
-  if (it->second.record.tenant_id != tenant_id) return std::nullopt;
-  return it->second.record;
+  if (it == shard.map.end() || it->second->expires <= clock_.MonoNow()) return std::nullopt;
+  if (it->second->Get(Rec::kTenantId) != tenant_id) return std::nullopt;
+  return it->second->ToRecord();
 }
 
 std::optional<AssignmentRecord> CorrelationStore::FindByRequest(std::string_view tenant_id,
                                                                 std::string_view request_id) const {
-  std::vector<std::pair<uint64_t, std::string>> ids;
+  std::vector<std::pair<uint64_t, std::string>> ids;  // (creation seq, assignment_id)
   {
-    IndexShard& ix = IndexFor(tenant_id, request_id);
+    const uint64_t h = RequestHash(tenant_id, request_id);
+    IndexShard& ix = IndexFor(h);
     absl::MutexLock lock(&ix.mu);
-    auto it = ix.map.find(IndexKey(tenant_id, request_id));
+    auto it = ix.map.find(h);
     if (it == ix.map.end()) return std::nullopt;
-    ids.assign(it->second.begin(), it->second.end());
+    for (const Rec* r : it->second) {
+      // The strings are immutable and the record outlives its index entry.
+      if (r->Get(Rec::kTenantId) == tenant_id && r->Get(Rec::kRequestId) == request_id) {
+        ids.emplace_back(r->seq, std::string(r->Get(Rec::kAssignmentId)));
+      }
+    }
   }
   std::sort(ids.begin(), ids.end());
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
@@ -307,7 +456,7 @@ std::optional<AssignmentRecord> CorrelationStore::FindByRequest(std::string_view
 }
 
 size_t CorrelationStore::Sweep() {
-  std::vector<RemovedRef> expired, evicted;
+  std::vector<RecPtr> expired, evicted;
   const MonoTime now = clock_.MonoNow();
   for (const auto& shard : shards_) {
     absl::MutexLock lock(&shard->mu);

@@ -18,6 +18,13 @@
 // maintenance loop calls every 60 s); at most `max_entries` are held, oldest evicted first.
 // Sharded by assignment_id hash (one mutex per shard; shard bound = max_entries / shards, one
 // shard when max_entries < 1024); the request index has its own shards. Thread-safe.
+//
+// Memory (one record per pushing decide, 200,000 by default): a record is ONE allocation, its
+// fixed fields followed by the eight immutable strings; the publish fate is an enum, the ack
+// and result fields live in a second allocation made only when an ack or result arrives; the
+// creation FIFO is intrusive (no key copy, eviction without a lookup); the request index maps
+// a 64-bit hash of (tenant_id, request_id) to the record pointers (bench_store_memory:
+// docs/PERFORMANCE.md, P7).
 
 #include <atomic>
 #include <cstddef>
@@ -79,6 +86,19 @@ struct CorrelationStoreOptions {
   std::function<void(std::string_view reason)> on_evict;
 };
 
+// The creation-time fields of a record (views; copied by Create).
+struct NewAssignment {
+  std::string_view assignment_id;
+  std::string_view request_id;
+  std::string_view trace_id;
+  std::string_view tenant_id;
+  std::string_view policy_id;
+  std::string_view provider_id;
+  std::string_view decision_id;
+  std::string_view subject;
+  int64_t created_at_ms = 0;  // 0 = clock WallMs()
+};
+
 class CorrelationStore {
  public:
   // `clock` must outlive the store.
@@ -87,10 +107,11 @@ class CorrelationStore {
   CorrelationStore(const CorrelationStore&) = delete;
   CorrelationStore& operator=(const CorrelationStore&) = delete;
 
-  // Adds a record in state `pending` (state/fate/ack/result fields of `record` are reset;
-  // created_at_ms = clock WallMs() when 0). False (nothing changed) if the id already exists or
-  // assignment_id is empty.
-  bool Create(AssignmentRecord record);
+  // Adds a record in state `pending` (created_at_ms = clock WallMs() when 0). False (nothing
+  // changed) if the id already exists or assignment_id is empty.
+  bool Create(const NewAssignment& assignment);
+  // The same from a full record: its creation-time fields; state/fate/ack/result are ignored.
+  bool Create(const AssignmentRecord& record);
 
   // PubAck received (`duplicate` = the PubAck said duplicate: fate `deduplicated`, else
   // `published`); published_at_ms = at_ms (0 = now). pending|publish_failed -> published; in a
@@ -132,19 +153,18 @@ class CorrelationStore {
   const CorrelationStoreOptions& options() const { return options_; }
 
  private:
+  struct Rec;
+  struct RecDeleter {
+    void operator()(Rec* rec) const;
+  };
+  using RecPtr = std::unique_ptr<Rec, RecDeleter>;
   struct Shard;
   struct IndexShard;
   Shard& ShardFor(std::string_view assignment_id) const;
-  IndexShard& IndexFor(std::string_view tenant_id, std::string_view request_id) const;
-  // Applies `fn` to the live record under its shard lock; false if absent/expired.
-  bool Update(std::string_view assignment_id, const std::function<bool(AssignmentRecord&)>& fn);
-  // What Unindex needs of a removed record (the rest is freed with its node).
-  struct RemovedRef {
-    std::string tenant_id;
-    std::string request_id;
-    std::string assignment_id;
-  };
-  void Unindex(const std::vector<RemovedRef>& removed, std::string_view reason);
+  IndexShard& IndexFor(uint64_t request_hash) const;
+  // Takes removed records (already out of their shard) out of the request index, counts them
+  // under `reason` and frees them.
+  void Unindex(std::vector<RecPtr>& removed, std::string_view reason);
 
   const CorrelationStoreOptions options_;
   const Clock& clock_;
