@@ -26,9 +26,7 @@ AssignmentPipeline::AssignmentPipeline(const config::NatsConfig& config, NatsCon
                                        const Clock& clock, LogSink log,
                                        std::function<void()> on_no_stream)
     : log_(std::move(log)) {
-  publisher_ = std::make_unique<AssignmentPublisher>(
-      connection, config.jetstream.publish.pub_ack_timeout_ms,
-      config.jetstream.publish.max_outstanding, std::move(on_no_stream));
+  publisher_ = std::make_unique<AssignmentPublisher>(connection, std::move(on_no_stream));
   OutboxHooks hooks;
   hooks.on_fate = [this](const FateEvent& ev) { OnFate(ev); };
   hooks.on_enqueued = [this](std::string_view tenant) {
@@ -111,6 +109,8 @@ void AssignmentPipeline::Stop(int64_t timeout_ms) {
   if (stopped_) return;
   stopped_ = true;
   outbox_->Stop(timeout_ms);
+  // No reply callback reaches the outbox after this (the outbox dies before the publisher).
+  publisher_->Close();
 }
 
 }  // namespace router::nats_adapter

@@ -1,30 +1,42 @@
 #pragma once
 // AssignmentPublisher: the cnats side of the assignment outbox (nats-contracts.md §6.2): an
-// OutboxSender that publishes each attempt with the JetStream async API (js_PublishMsgAsync on
-// an own jsCtx whose PubAck handler reports to AssignmentOutbox::OnResult), with the entry's
-// headers (Nats-Msg-Id = assignment_id on every attempt) and MaxWait = pub_ack_timeout_ms.
-// Messages are built by CreateEncodedMsg (nats/encoded_msg.h: header block encoded by us, one
-// allocation per message instead of a cnats header hash with ~4 allocations per header).
-// The outbox keeps its own outstanding count below max_outstanding and cnats' MaxPending is
-// set above it, so the publishing thread never stalls in cnats.
+// OutboxSender that publishes each attempt as a core NATS message to the JetStream subject with
+// a reply subject on the publisher's own PubAck inbox, and reports each PubAck (or JetStream
+// error reply, or no-responders status) to AssignmentOutbox::OnResult. Every attempt carries
+// the entry's headers (Nats-Msg-Id = assignment_id). Messages are built by CreateEncodedMsg
+// (nats/encoded_msg.h: header block encoded by us, one allocation per message).
+//
+// Why not cnats' js_PublishMsgAsync: the outbox already does what that API adds (a bound on
+// outstanding sends, a PubAck deadline per attempt, the attempt's identity), and the API's
+// bookkeeping (a hash of pending inbox ids, its own JSON parser, one message per PubAck freed
+// through cnats' GC thread) was ~13 % of the router's CPU per pushing decide
+// (docs/PERFORMANCE.md, P5). Here the reply subject itself names the attempt:
+//   <inbox prefix>.<outbox token>.i<assignment_id>       (id of [A-Za-z0-9_-] only, e.g. uuids)
+//   <inbox prefix>.<outbox token>.x<hex of assignment_id> (any other id)
+// so a reply needs no lookup, and PubAcks are parsed with simdjson and destroyed in batches
+// (msg_reaper.h). Deadlines are the outbox's (pub_ack_timeout_ms).
 //
 // Nothing is handed to cnats while the connection is down (§8: never the reconnect buffer):
-// Send() then reports `disconnected` (not counted as an attempt). PubAck errors are classified
-// into the §6.2 reasons; "no stream" answers (no responders, stream not found) call
-// `on_no_stream` (the transport re-runs the ensure step, at most every 5 s).
+// Send() then reports `disconnected` (not counted as an attempt). Replies are classified into
+// the §6.2 reasons; "no stream" answers (no responders, stream not found) call `on_no_stream`
+// (the transport re-runs the ensure step, at most every 5 s).
 //
-// Thread-safety: Send() from the outbox pump; the PubAck handler runs on a cnats thread. The
-// attempt of each in-flight natsMsg is found by the message's address (owned by cnats until
-// the handler, which destroys it).
+// Thread-safety: Send() from any thread (the outbox runs sends on the threads that cause
+// them); replies arrive on the inbox subscription's cnats thread. The inbox (one per
+// natsConnection the publisher has seen) is read lock-free; Close() (also run by the
+// destructor) unsubscribes and waits, bounded, until no reply callback runs.
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "nats/assignment_outbox.h"
 #include "nats/connection.h"
@@ -35,45 +47,59 @@ namespace router::nats_adapter {
 // §6.2 classification of a cnats publish failure.
 PublishError ClassifyPublishError(natsStatus status, jsErrCode code);
 
+// A JetStream publish reply body: {"stream":..,"seq":N[,"duplicate":true]} -> ok; {"error":
+// {"code":..,"err_code":E,..}} -> classified by E; anything else -> api_error.
+PubAckResult ParsePubAck(std::string_view body);
+
+// Reply-subject suffix "<token>.i<id>" / "<token>.x<hex id>" (see above) and its inverse
+// (false when `suffix` is not of that form).
+std::string PubAckReplySuffix(uint64_t token, std::string_view assignment_id);
+bool ParsePubAckReplySuffix(std::string_view suffix, uint64_t* token, std::string* assignment_id);
+
 class AssignmentPublisher : public OutboxSender {
  public:
   // `connection` must outlive the publisher; SetOutbox() before the first Send().
-  AssignmentPublisher(NatsConnection& connection, int64_t pub_ack_timeout_ms,
-                      int64_t max_outstanding, std::function<void()> on_no_stream);
+  AssignmentPublisher(NatsConnection& connection, std::function<void()> on_no_stream);
   ~AssignmentPublisher() override;
 
   void SetOutbox(AssignmentOutbox* outbox) { outbox_ = outbox; }
-  // Published messages are destroyed through `reaper` (msg_reaper.h) after their PubAck.
-  // Before the first Send(); null = at once; must outlive the publisher.
+  // Published messages and PubAcks are destroyed through `reaper` (msg_reaper.h). Before the
+  // first Send(); null = at once; must outlive the publisher.
   void SetMsgReaper(MsgReaper* reaper) { reaper_ = reaper; }
 
   std::optional<PublishError> Send(uint64_t token, const OutboxMessage& message) override;
+
+  // Unsubscribes every inbox and waits (at most 2 s) until no reply callback runs; later
+  // Send()s report `disconnected`. Idempotent.
+  void Close();
 
   // The server's max payload (0 = unknown: not connected yet).
   int64_t ServerMaxPayload() const;
 
  private:
-  static void OnPubAck(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
-                       void* closure) noexcept;
-  jsCtx* Context();
+  struct Inbox {
+    AssignmentPublisher* owner = nullptr;
+    natsConnection* nc = nullptr;
+    natsSubscription* sub = nullptr;
+    std::string prefix;             // "<inbox>." (the subscription is "<inbox>.>")
+    std::atomic<bool> done{false};  // the subscription's completion callback ran
+  };
+  static void OnReply(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
+                      void* closure) noexcept;
+  static void OnComplete(void* closure) noexcept;
+  void HandleReply(const Inbox& inbox, natsMsg* msg);
+  // The inbox of `nc`, subscribed on first use; null if that failed or after Close().
+  const Inbox* InboxFor(natsConnection* nc);
 
   NatsConnection& connection_;
-  const int64_t pub_ack_timeout_ms_;
-  const int64_t max_pending_;
   const std::function<void()> on_no_stream_;
   MsgReaper* reaper_ = nullptr;
   AssignmentOutbox* outbox_ = nullptr;
 
+  std::atomic<const Inbox*> current_{nullptr};  // inbox of the newest connection
   absl::Mutex mu_;
-  JsCtxPtr js_ ABSL_GUARDED_BY(mu_);
-  natsConnection* js_conn_ ABSL_GUARDED_BY(mu_) = nullptr;  // connection js_ was made on
-  // In-flight natsMsg -> outbox token and assignment id (= the message's Nats-Msg-Id; kept
-  // here so the PubAck handler never parses the pre-encoded header block).
-  struct Attempt {
-    uint64_t token = 0;
-    std::string assignment_id;
-  };
-  absl::flat_hash_map<natsMsg*, Attempt> attempts_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Inbox>> inboxes_ ABSL_GUARDED_BY(mu_);  // kept until Close()
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace router::nats_adapter

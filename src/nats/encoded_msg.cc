@@ -33,10 +33,10 @@ void AppendValue(std::string& out, std::string_view value) {
 }
 
 natsStatus CreatePublic(natsMsg** msg, const std::string& subject, const EncodedHeaders& headers,
-                        std::string_view msg_id, std::string_view body) {
+                        std::string_view msg_id, std::string_view body, const std::string& reply) {
   natsMsg* raw = nullptr;
-  natsStatus s =
-      natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  natsStatus s = natsMsg_Create(&raw, subject.c_str(), reply.empty() ? nullptr : reply.c_str(),
+                                body.data(), static_cast<int>(body.size()));
   if (s != NATS_OK) return s;
   std::string value;
   auto set = [&](const std::string& key, std::string_view v) {
@@ -59,10 +59,11 @@ natsStatus CreatePublic(natsMsg** msg, const std::string& subject, const Encoded
 
 #ifdef ROUTER_NATS_ENCODED_MSG
 natsStatus CreateFast(natsMsg** msg, const std::string& subject, const EncodedHeaders& headers,
-                      std::string_view msg_id, std::string_view body) {
+                      std::string_view msg_id, std::string_view body, const std::string& reply) {
   thread_local std::string scratch;
   const size_t header_len = EncodeHeaderBlockAndBody(headers, msg_id, body, scratch);
-  return natsMsg_create(msg, subject.data(), static_cast<int>(subject.size()), nullptr, 0,
+  return natsMsg_create(msg, subject.data(), static_cast<int>(subject.size()),
+                        reply.empty() ? nullptr : reply.data(), static_cast<int>(reply.size()),
                         scratch.data(), static_cast<int>(scratch.size()),
                         static_cast<int>(header_len));
 }
@@ -74,7 +75,8 @@ bool SelfCheck() {
   const EncodedHeaders headers = {{"tenant_id", "t-1"}, {"trace_id", "a\r\nb"}, {"x", ""}};
   const std::string_view body = "{\"k\":1}";
   natsMsg* m = nullptr;
-  if (CreateFast(&m, "self.check", headers, "id-1", body) != NATS_OK || m == nullptr) {
+  if (CreateFast(&m, "self.check", headers, "id-1", body, "self.reply") != NATS_OK ||
+      m == nullptr) {
     return false;
   }
   auto header = [&](const char* key) -> std::string {
@@ -89,7 +91,8 @@ bool SelfCheck() {
   const bool ok =
       keys_ok && n == 3 && header("Nats-Msg-Id") == "id-1" && header("tenant_id") == "t-1" &&
       header("trace_id") == "a  b" && header("x") == "<absent>" &&
-      std::string_view(natsMsg_GetSubject(m)) == "self.check" && natsMsg_GetReply(m) == nullptr &&
+      std::string_view(natsMsg_GetSubject(m)) == "self.check" && natsMsg_GetReply(m) != nullptr &&
+      std::string_view(natsMsg_GetReply(m)) == "self.reply" &&
       natsMsg_GetDataLength(m) == static_cast<int>(body.size()) &&
       std::memcmp(natsMsg_GetData(m), body.data(), body.size()) == 0;
   natsMsg_Destroy(m);
@@ -136,13 +139,13 @@ bool EncodedMsgFastPath() {
 
 natsStatus CreateEncodedMsg(natsMsg** msg, const std::string& subject,
                             const EncodedHeaders& headers, std::string_view msg_id,
-                            std::string_view body) {
+                            std::string_view body, const std::string& reply) {
   *msg = nullptr;
   if (subject.empty()) return NATS_INVALID_SUBJECT;
 #ifdef ROUTER_NATS_ENCODED_MSG
-  if (EncodedMsgFastPath()) return CreateFast(msg, subject, headers, msg_id, body);
+  if (EncodedMsgFastPath()) return CreateFast(msg, subject, headers, msg_id, body, reply);
 #endif
-  return CreatePublic(msg, subject, headers, msg_id, body);
+  return CreatePublic(msg, subject, headers, msg_id, body, reply);
 }
 
 }  // namespace router::nats_adapter

@@ -35,11 +35,11 @@ using EncodedHeaders = std::vector<std::pair<std::string, std::string>>;
 size_t EncodeHeaderBlockAndBody(const EncodedHeaders& headers, std::string_view msg_id,
                                 std::string_view body, std::string& out);
 
-// Creates the message (subject must be non-empty). NATS_OK or the cnats status; on failure
-// *msg is null.
+// Creates the message (subject must be non-empty; `reply` empty = no reply subject). NATS_OK
+// or the cnats status; on failure *msg is null.
 natsStatus CreateEncodedMsg(natsMsg** msg, const std::string& subject,
                             const EncodedHeaders& headers, std::string_view msg_id,
-                            std::string_view body);
+                            std::string_view body, const std::string& reply = std::string());
 
 // True when CreateEncodedMsg uses the one-allocation path (build check and self-check passed).
 bool EncodedMsgFastPath();

@@ -50,9 +50,8 @@ enum class Fate : uint8_t {
   kOther,  // any other text (kept in the record's extra fields)
 };
 
-constexpr std::string_view kFateNames[] = {"",        "published",         "deduplicated",
-                                           "failed",  "retries_exhausted", "expired",
-                                           "shutdown_dropped"};
+constexpr std::string_view kFateNames[] = {
+    "", "published", "deduplicated", "failed", "retries_exhausted", "expired", "shutdown_dropped"};
 
 Fate FateOf(std::string_view name) {
   for (size_t i = 1; i < std::size(kFateNames); ++i) {
@@ -115,8 +114,8 @@ struct CorrelationStore::Rec {
   uint64_t request_hash = 0;
   MonoTime expires{};
   int64_t created_at_ms = 0;
-  int64_t published_at_ms = 0;  // shard
-  int64_t stream_seq = 0;       // shard
+  int64_t published_at_ms = 0;   // shard
+  int64_t stream_seq = 0;        // shard
   std::unique_ptr<Extra> extra;  // shard
   Rec* older = nullptr;          // shard FIFO
   Rec* newer = nullptr;
@@ -142,8 +141,8 @@ struct CorrelationStore::Rec {
   }
 
   static RecPtr Make(const NewAssignment& a) {
-    const std::string_view parts[kFields] = {a.assignment_id, a.request_id,  a.trace_id,
-                                             a.tenant_id,     a.policy_id,   a.provider_id,
+    const std::string_view parts[kFields] = {a.assignment_id, a.request_id, a.trace_id,
+                                             a.tenant_id,     a.policy_id,  a.provider_id,
                                              a.decision_id,   a.subject};
     size_t total = 0;
     for (std::string_view p : parts) total += p.size();
