@@ -67,6 +67,30 @@ class BenchCheckTest(unittest.TestCase):
                                         grpc_router_rss_kb=46_000))
         self.assertEqual(rc, 0, out)
 
+    def test_slow_host_makes_router_misses_inconclusive(self):
+        base = dict(BASE, grpc_echo_rps=38_000, nats_echo_best=200_000, grpc_echo_p99_us=1_000)
+        slow = dict(base, grpc_echo_rps=30_000, grpc_router_rps=20_000)  # echo -21 %
+        with tempfile.TemporaryDirectory() as d:
+            paths = [os.path.join(d, n) for n in ("base.json", "cur.json", "ok.json", "alloc.json")]
+            for path, data in zip(paths, (base, slow, dict(base),
+                                          dict(slow, decide_core_allocs_max=1))):
+                with open(path, "w") as f:
+                    json.dump(data, f)
+            for cur, want, text in ((paths[1], 3, "inconclusive"), (paths[2], 0, "bench-check: ok"),
+                                    (paths[3], 1, "out of bounds")):
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    rc = check.compare(paths[0], cur)
+                self.assertEqual(rc, want, out.getvalue())
+                self.assertIn(text, out.getvalue())
+        self.assertIn("SLOW HOST", out.getvalue())
+
+    def test_targets_are_printed(self):
+        rc, out = self.run_compare(dict(BASE, grpc_router_p99_us=1_000, nats_after_best=25_000))
+        self.assertIn("target P4 gRPC p99 at 5,000 req/s (us): 1000 (pass: < 1000) MISS", out)
+        self.assertIn("target P5 NATS after_publish best/s: 25000 (pass: >= 20000) pass", out)
+        self.assertIn("target P1 decide_core sticky_hit decisions/s: 1.2e+06", out)
+
     def test_missing_figure_is_reported_not_failed(self):
         current = dict(BASE)
         del current["nats_after_best"]
@@ -80,7 +104,10 @@ class BenchCheckTest(unittest.TestCase):
                 {"name": "BM_DecideCore/sticky_hit", "run_type": "iteration",
                  "items_per_second": v, "allocs_per_decision": 0} for v in (1.0e6, 1.2e6, 1.1e6)
             ] + [{"name": "BM_DecideCore/sticky_miss", "run_type": "iteration",
-                  "items_per_second": 9e5, "allocs_per_decision": 0.0002}]
+                  "items_per_second": 9e5, "allocs_per_decision": 0.0002}] + [
+                {"name": f"BM_HostMemoryLatency/{w}", "run_type": "iteration", "cpu_time": t,
+                 "time_unit": "ns"} for w, t in (("before", 90.0), ("before", 95.0), ("after", 99.0))
+            ]
             with open(os.path.join(d, "decide_core_bench.json"), "w") as f:
                 json.dump({"benchmarks": runs}, f)
             with open(os.path.join(d, "summary.txt"), "w") as f:
@@ -91,6 +118,7 @@ class BenchCheckTest(unittest.TestCase):
                 s = json.load(f)
         self.assertEqual(s["decide_core_sticky_hit_items_per_s"], 1.1e6)  # median
         self.assertEqual(s["decide_core_allocs_max"], 0)  # sticky_miss (table growth) excluded
+        self.assertEqual(s["decide_core_host_mem_ns"], 95.0)  # median, before and after
         self.assertEqual(s["nats_after_best"], 20463)
         self.assertEqual(s["grpc_router_p99_us"], 888)
 
