@@ -282,10 +282,14 @@ absl::Status Application::StartGrpc() {
   std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   obs::RouterMetrics* metrics = metrics_.get();
-  interceptors.push_back(grpc_adapter::MakeCallCounterFactory(
+  grpc_adapter::CallObserver count_call =
       [metrics](std::string_view service, std::string_view method, ::grpc::StatusCode code) {
         metrics->grpc_requests->Get({service, method, grpc_adapter::StatusCodeName(code)}).Inc();
-      }));
+      };
+  // Decide counts its own calls (the hot path runs without interceptor machinery).
+  router_grpc_->SetCallObserver(count_call);
+  interceptors.push_back(
+      grpc_adapter::MakeCallCounterFactory(count_call, {"/beamline.flow.v1.Router/Decide"}));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(router_grpc_.get());
   if (config_.admin.enabled) builder.RegisterService(admin_grpc_.get());

@@ -25,14 +25,20 @@ class CallCounterInterceptor final : public ::grpc::experimental::Interceptor {
 
 class CallCounterFactory final : public ::grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CallCounterFactory(CallObserver observer) : observer_(std::move(observer)) {}
+  CallCounterFactory(CallObserver observer, std::vector<std::string> counted_by_handler)
+      : observer_(std::move(observer)), counted_by_handler_(std::move(counted_by_handler)) {}
   ::grpc::experimental::Interceptor* CreateServerInterceptor(
       ::grpc::experimental::ServerRpcInfo* info) override {
+    const std::string_view method = info->method() != nullptr ? info->method() : "";
+    for (const std::string& m : counted_by_handler_) {
+      if (method == m) return nullptr;  // gRPC skips interception when no interceptor is made
+    }
     return new CallCounterInterceptor(observer_, info->method());
   }
 
  private:
   const CallObserver observer_;
+  const std::vector<std::string> counted_by_handler_;
 };
 
 }  // namespace
@@ -95,8 +101,8 @@ std::string_view StatusCodeName(::grpc::StatusCode code) {
 }
 
 std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface> MakeCallCounterFactory(
-    CallObserver observer) {
-  return std::make_unique<CallCounterFactory>(std::move(observer));
+    CallObserver observer, std::vector<std::string> counted_by_handler) {
+  return std::make_unique<CallCounterFactory>(std::move(observer), std::move(counted_by_handler));
 }
 
 }  // namespace router::grpc_adapter

@@ -10,7 +10,9 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace router::grpc_adapter {
 
@@ -24,7 +26,11 @@ void SplitMethodPath(std::string_view path, std::string_view* service, std::stri
 // Canonical status name ("OK", "INVALID_ARGUMENT", ...).
 std::string_view StatusCodeName(::grpc::StatusCode code);
 
+// `counted_by_handler`: full method paths ("/beamline.flow.v1.Router/Decide") whose handlers
+// report to the observer themselves. No interceptor is created for their calls, so gRPC runs
+// none of its interception machinery on them (a server interceptor cost the Decide hot path
+// ~5 % of its throughput under h2load: docs/PERFORMANCE.md, P3).
 std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface> MakeCallCounterFactory(
-    CallObserver observer);
+    CallObserver observer, std::vector<std::string> counted_by_handler = {});
 
 }  // namespace router::grpc_adapter

@@ -57,6 +57,11 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
                                                       const ::grpc::ByteBuffer* request,
                                                       ::grpc::ByteBuffer* response) {
   auto* reactor = context->DefaultReactor();
+  // Every exit finishes through here: router_grpc_requests_total{Router,Decide,code}.
+  auto finish = [this, reactor](const ::grpc::Status& status) {
+    if (observer_) observer_("Router", "Decide", status.error_code());
+    reactor->Finish(status);
+  };
   // In flight until the reply is handed to gRPC; its duration feeds the backpressure p95 (§9).
   service::DecideTicket ticket =
       backpressure_ != nullptr ? backpressure_->Begin() : service::DecideTicket();
@@ -76,14 +81,14 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
       absl::Status s =
           MakeError(absl::StatusCode::kCancelled, "cancelled by the client", kCancelledTag);
       decisions_.CountUndecodable(service::Transport::kGrpc, s);
-      reactor->Finish(ToGrpcStatus(s, context));
+      finish(ToGrpcStatus(s, context));
       return reactor;
     }
     if (!DecodeRequest(request, &req)) {
       absl::Status s =
           MakeError(absl::StatusCode::kInvalidArgument, "invalid request", tag::kInvalidRequest);
       decisions_.CountUndecodable(service::Transport::kGrpc, s);
-      reactor->Finish(ToGrpcStatus(s, context));
+      finish(ToGrpcStatus(s, context));
       return reactor;
     }
     ProtoMapContext ctx(req.context());
@@ -103,7 +108,7 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
     call.message_payload = req.message().payload();
     service::DecideOutput out = decisions_.Decide(call);
     if (!out.status.ok()) {
-      reactor->Finish(ToGrpcStatus(out.status, context));
+      finish(ToGrpcStatus(out.status, context));
       return reactor;
     }
     // Idempotent replay (grpc-api §3.7): the stored RouteDecision bytes, byte-identical.
@@ -111,7 +116,7 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
       context->AddInitialMetadata("x-idempotent-replay", "true");
       ::grpc::Slice slice(out.replay->response);
       *response = ::grpc::ByteBuffer(&slice, 1);
-      reactor->Finish(::grpc::Status::OK);
+      finish(::grpc::Status::OK);
       return reactor;
     }
     fv1::RouteDecision& decision =
@@ -121,32 +126,32 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
       // A fresh keyed decision: store exactly the bytes answered.
       service::IdempotencyRecord record;
       if (!decision.SerializeToString(&record.response)) {
-        reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
+        finish(ToGrpcStatus(absl::InternalError("encode"), context));
         return reactor;
       }
       record.decision_id = out.decision_id;
       ::grpc::Slice slice(record.response);
       *response = ::grpc::ByteBuffer(&slice, 1);
       out.idempotency->Complete(std::move(record));
-      reactor->Finish(::grpc::Status::OK);
+      finish(::grpc::Status::OK);
       return reactor;
     }
     if (!EncodeResponse(decision, response)) {
-      reactor->Finish(ToGrpcStatus(absl::InternalError("encode"), context));
+      finish(ToGrpcStatus(absl::InternalError("encode"), context));
       return reactor;
     }
     if (delayer_ != nullptr) {
       // [testing] decide_delay_ms: the successful reply leaves by a timer; intake goes on.
-      delayer_->Defer([reactor, t = std::move(ticket)]() mutable {
-        reactor->Finish(::grpc::Status::OK);
+      delayer_->Defer([finish, t = std::move(ticket)]() mutable {
+        finish(::grpc::Status::OK);
         t.End();
       });
       return reactor;
     }
-    reactor->Finish(::grpc::Status::OK);
+    finish(::grpc::Status::OK);
   } catch (const std::exception&) {
     // noexcept boundary: never unwind into gRPC's C core (style guide §2.4).
-    reactor->Finish(ToGrpcStatus(absl::InternalError("exception"), context));
+    finish(ToGrpcStatus(absl::InternalError("exception"), context));
   }
   return reactor;
 }

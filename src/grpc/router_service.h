@@ -8,6 +8,7 @@
 // server.
 
 #include "beamline/flow/v1/flow.grpc.pb.h"
+#include "grpc/call_counter.h"
 #include "service/backpressure.h"
 #include "service/decision_service.h"
 #include "service/outcome_service.h"
@@ -29,6 +30,10 @@ class RouterGrpcService final : public RawRouterBase {
   // `delayer` ([testing] decide_delay_ms).
   void SetBackpressure(service::BackpressureMonitor* monitor) { backpressure_ = monitor; }
   void SetReplyDelayer(service::ReplyDelayer* delayer) { delayer_ = delayer; }
+  // Decide reports each finished call here itself (service "Router", method "Decide", the
+  // status sent), so the server's call-counting interceptor can leave Decide alone
+  // (call_counter.h). Null = not reported.
+  void SetCallObserver(CallObserver observer) { observer_ = std::move(observer); }
 
   ::grpc::ServerUnaryReactor* Decide(::grpc::CallbackServerContext* context,
                                      const ::grpc::ByteBuffer* request,
@@ -42,6 +47,7 @@ class RouterGrpcService final : public RawRouterBase {
   service::OutcomeService& outcomes_;
   service::BackpressureMonitor* backpressure_ = nullptr;
   service::ReplyDelayer* delayer_ = nullptr;
+  CallObserver observer_;
 };
 
 // Fills a RouteDecision from a successful service output.

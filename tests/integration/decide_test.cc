@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "itest_support.h"
+#include "support/router_http.h"
 
 namespace router::itest {
 namespace {
@@ -51,6 +52,35 @@ TEST_F(DecideTest, Scenario02InvalidRequests) {
     EXPECT_TRUE(IsError(r.status, grpc::StatusCode::INVALID_ARGUMENT, "invalid request",
                         "invalid_request"));
   }
+}
+
+// OBS §2.4: router_grpc_requests_total{service="Router",method="Decide",code} counts every
+// finished Decide once. Decide reports its own calls (no interceptor runs on the hot path), so
+// this checks that each exit, OK or error, is counted exactly once.
+TEST_F(DecideTest, DecideCallsAreCountedOncePerStatus) {
+  ASSERT_TRUE(IsOk(c().Upsert("test_tenant_counted", "test_policy_counted", kP73)));
+  httplib::Client http("127.0.0.1", SharedRouter().process->http_port());
+  auto count = [&](const std::string& code) {
+    auto res = http.Get("/metrics");
+    if (!res) return -2.0;
+    const double v =
+        testing::MetricValue(res->body, "router_grpc_requests_total",
+                             {"service=\"Router\"", "method=\"Decide\"", "code=\"" + code + "\""});
+    return v < 0 ? 0.0 : v;
+  };
+  const double ok0 = count("OK"), invalid0 = count("INVALID_ARGUMENT"),
+               missing0 = count("NOT_FOUND");
+  fv1::RouteDecision d;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(IsOk(c().Decide(MakeRequest("test_tenant_counted", "test_policy_counted"), &d)));
+  }
+  EXPECT_FALSE(c().Decide(MakeRequest("", "p"), &d).ok());
+  EXPECT_FALSE(
+      RawUnary(channel(), "/beamline.flow.v1.Router/Decide", std::string(12, '\xff')).status.ok());
+  EXPECT_FALSE(c().Decide(MakeRequest("test_tenant_counted", "no_such_policy"), &d).ok());
+  EXPECT_EQ(count("OK") - ok0, 3);
+  EXPECT_EQ(count("INVALID_ARGUMENT") - invalid0, 2);
+  EXPECT_EQ(count("NOT_FOUND") - missing0, 1);
 }
 
 // §13.3: P(.7/.3), no metadata -> weighted/50; 10 identical Decides all succeed.
