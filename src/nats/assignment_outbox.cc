@@ -59,24 +59,6 @@ bool IsRetryable(PublishError error) {
   }
 }
 
-std::string_view AssignmentFateName(AssignmentFate fate) {
-  switch (fate) {
-    case AssignmentFate::kPublished:
-      return "published";
-    case AssignmentFate::kDeduplicated:
-      return "deduplicated";
-    case AssignmentFate::kFailed:
-      return "failed";
-    case AssignmentFate::kRetriesExhausted:
-      return "retries_exhausted";
-    case AssignmentFate::kExpired:
-      return "expired";
-    case AssignmentFate::kShutdownDropped:
-      return "shutdown_dropped";
-  }
-  return "failed";
-}
-
 int64_t RetryDelayMs(int64_t base_ms, int64_t max_ms, int64_t k, uint64_t random) {
   int64_t delay = base_ms;
   for (int64_t i = 1; i < k && delay < max_ms; ++i) delay *= 2;

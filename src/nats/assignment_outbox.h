@@ -55,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 #include "nats/outbox_index.h"
+#include "service/correlation_store.h"
 
 namespace router::nats_adapter {
 
@@ -73,17 +74,11 @@ enum class PublishError : uint8_t {
 std::string_view PublishErrorName(PublishError error);
 bool IsRetryable(PublishError error);
 
-enum class AssignmentFate : uint8_t {
-  kPublished,
-  kDeduplicated,
-  kFailed,
-  kRetriesExhausted,
-  kExpired,
-  kShutdownDropped,
-};
-std::string_view AssignmentFateName(AssignmentFate fate);
-inline bool IsStored(AssignmentFate fate) {
-  return fate == AssignmentFate::kPublished || fate == AssignmentFate::kDeduplicated;
+// Fates are the service layer's (the correlation record stores them too).
+using AssignmentFate = service::PublishFate;
+using service::IsStored;
+inline std::string_view AssignmentFateName(AssignmentFate fate) {
+  return service::PublishFateName(fate);
 }
 
 struct OutboxMessage {

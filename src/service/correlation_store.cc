@@ -38,31 +38,47 @@ uint64_t RequestHash(std::string_view tenant_id, std::string_view request_id) {
 // Newest-first ordering across shards.
 std::atomic<uint64_t> g_creation_seq{1};
 
-// publish_fate values ("" while pending).
-enum class Fate : uint8_t {
-  kNone,
-  kPublished,
-  kDeduplicated,
-  kFailed,
-  kRetriesExhausted,
-  kExpired,
-  kShutdownDropped,
-  kOther,  // any other text (kept in the record's extra fields)
-};
+// Publish fate as stored in a record: kNoFate while pending, 1 + PublishFate, or kOtherFate for
+// any other text given to MarkPublishFailed (kept in the record's extra fields).
+constexpr uint8_t kNoFate = 0;
+constexpr uint8_t kOtherFate = 0xff;
+constexpr PublishFate kAllFates[] = {PublishFate::kPublished, PublishFate::kDeduplicated,
+                                     PublishFate::kFailed,    PublishFate::kRetriesExhausted,
+                                     PublishFate::kExpired,   PublishFate::kShutdownDropped};
 
-constexpr std::string_view kFateNames[] = {
-    "", "published", "deduplicated", "failed", "retries_exhausted", "expired", "shutdown_dropped"};
+uint8_t FateCode(PublishFate fate) { return static_cast<uint8_t>(static_cast<uint8_t>(fate) + 1); }
 
-Fate FateOf(std::string_view name) {
-  for (size_t i = 1; i < std::size(kFateNames); ++i) {
-    if (kFateNames[i] == name) return static_cast<Fate>(i);
+uint8_t FateCodeOf(std::string_view name) {
+  if (name.empty()) return kNoFate;
+  for (PublishFate f : kAllFates) {
+    if (PublishFateName(f) == name) return FateCode(f);
   }
-  return name.empty() ? Fate::kNone : Fate::kOther;
+  return kOtherFate;
 }
 
-bool StoredFate(Fate f) { return f == Fate::kPublished || f == Fate::kDeduplicated; }
+bool StoredFate(uint8_t code) {
+  return code == FateCode(PublishFate::kPublished) || code == FateCode(PublishFate::kDeduplicated);
+}
 
 }  // namespace
+
+std::string_view PublishFateName(PublishFate fate) {
+  switch (fate) {
+    case PublishFate::kPublished:
+      return "published";
+    case PublishFate::kDeduplicated:
+      return "deduplicated";
+    case PublishFate::kFailed:
+      return "failed";
+    case PublishFate::kRetriesExhausted:
+      return "retries_exhausted";
+    case PublishFate::kExpired:
+      return "expired";
+    case PublishFate::kShutdownDropped:
+      return "shutdown_dropped";
+  }
+  return "failed";
+}
 
 std::string_view AssignmentStateName(AssignmentState state) {
   switch (state) {
@@ -102,7 +118,7 @@ struct CorrelationStore::Rec {
     std::string ack_message;
     std::string result_status;
     std::string error_code;
-    std::string other_fate;  // Fate::kOther
+    std::string other_fate;  // kOtherFate
     int64_t latency_ms = 0;
     double cost = 0;
     int64_t acked_at_ms = 0;
@@ -120,7 +136,7 @@ struct CorrelationStore::Rec {
   Rec* older = nullptr;          // shard FIFO
   Rec* newer = nullptr;
   AssignmentState state = AssignmentState::kPending;  // shard
-  Fate fate = Fate::kNone;                            // shard
+  uint8_t fate = kNoFate;                             // shard
 
   const char* text() const { return reinterpret_cast<const char*>(this + 1); }
   std::string_view Get(Field f) const {
@@ -132,12 +148,13 @@ struct CorrelationStore::Rec {
     return *extra;
   }
   std::string_view FateName() const {
-    if (fate == Fate::kOther) return extra ? std::string_view(extra->other_fate) : "";
-    return kFateNames[static_cast<size_t>(fate)];
+    if (fate == kNoFate) return "";
+    if (fate == kOtherFate) return extra ? std::string_view(extra->other_fate) : "";
+    return PublishFateName(static_cast<PublishFate>(fate - 1));
   }
   void SetFate(std::string_view name) {
-    fate = FateOf(name);
-    if (fate == Fate::kOther) MutableExtra().other_fate = std::string(name);
+    fate = FateCodeOf(name);
+    if (fate == kOtherFate) MutableExtra().other_fate = std::string(name);
   }
 
   static RecPtr Make(const NewAssignment& a) {
@@ -353,10 +370,10 @@ bool CorrelationStore::MarkPublished(std::string_view assignment_id, int64_t str
     }
     if (r.state == AssignmentState::kPending || r.state == AssignmentState::kPublishFailed) {
       r.state = AssignmentState::kPublished;
-      r.fate = duplicate ? Fate::kDeduplicated : Fate::kPublished;
-    } else if (r.fate != Fate::kOther && !StoredFate(r.fate)) {
+      r.fate = FateCode(duplicate ? PublishFate::kDeduplicated : PublishFate::kPublished);
+    } else if (r.fate != kOtherFate && !StoredFate(r.fate)) {
       // A later state (acked / completed) keeps it; only the publish fields are filled.
-      r.fate = duplicate ? Fate::kDeduplicated : Fate::kPublished;
+      r.fate = FateCode(duplicate ? PublishFate::kDeduplicated : PublishFate::kPublished);
     }
     return true;
   });
@@ -379,7 +396,7 @@ bool CorrelationStore::MarkPending(std::string_view assignment_id) {
   return UpdateLive(shard.map, assignment_id, clock_.MonoNow(), [&](Rec& r) {
     if (r.state != AssignmentState::kPublishFailed) return false;
     r.state = AssignmentState::kPending;
-    r.fate = Fate::kNone;
+    r.fate = kNoFate;
     return true;
   });
 }

@@ -44,6 +44,22 @@ enum class AssignmentState : uint8_t { kPending, kPublished, kPublishFailed, kAc
 // "pending" | "published" | "publish_failed" | "acked" | "completed" (proto Assignment.state).
 std::string_view AssignmentStateName(AssignmentState state);
 
+// The end of an assignment's publishing (nats-contracts.md §6.2; proto Assignment.publish_fate):
+// exactly one per outbox entry. The NATS outbox uses this enum as its AssignmentFate.
+enum class PublishFate : uint8_t {
+  kPublished,
+  kDeduplicated,
+  kFailed,
+  kRetriesExhausted,
+  kExpired,
+  kShutdownDropped,
+};
+// "published" | "deduplicated" | "failed" | "retries_exhausted" | "expired" | "shutdown_dropped".
+std::string_view PublishFateName(PublishFate fate);
+inline bool IsStored(PublishFate fate) {
+  return fate == PublishFate::kPublished || fate == PublishFate::kDeduplicated;
+}
+
 // Mirrors beamline.flow.v1.Assignment (field for field, proto names).
 struct AssignmentRecord {
   std::string assignment_id;
