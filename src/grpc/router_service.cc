@@ -59,7 +59,13 @@ void FillRouteDecision(const service::DecideOutput& out, bool with_explanation,
   auto* reactor = context->DefaultReactor();
   // Every exit finishes through here: router_grpc_requests_total{Router,Decide,code}.
   auto finish = [this, reactor](const ::grpc::Status& status) {
-    if (observer_) observer_("Router", "Decide", status.error_code());
+    if (observer_) {
+      try {
+        observer_("Router", "Decide", status.error_code());
+      } catch (...) {
+        // A metric that cannot be recorded never keeps the reply from leaving.
+      }
+    }
     reactor->Finish(status);
   };
   // In flight until the reply is handed to gRPC; its duration feeds the backpressure p95 (§9).

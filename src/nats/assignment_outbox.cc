@@ -286,7 +286,9 @@ void AssignmentOutbox::Finish(Entry& e, AssignmentFate fate, uint64_t seq, MonoT
 
 void AssignmentOutbox::EraseRetained(RetainedEntry& r) {
   if (RetainedQueue::Contains(&r)) {
-    if (r.resend_pending && r.token == 0) {
+    if (r.token != 0) {
+      retained_inflight_.Erase(&r);
+    } else if (r.resend_pending) {
       retained_resend_.Erase(&r);
     } else {
       retained_expiry_.Erase(&r);
@@ -336,6 +338,7 @@ void AssignmentOutbox::OnResult(std::string_view assignment_id, uint64_t token,
                r != retained_.end() && r->second.token == token) {
       // Re-send of a retained entry after a reconnect (§6.2).
       RetainedEntry& re = r->second;
+      if (RetainedQueue::Contains(&re)) retained_inflight_.Erase(&re);
       re.token = 0;
       if (outstanding_ > 0) --outstanding_;
       if (result.ok) {
@@ -376,9 +379,11 @@ void AssignmentOutbox::SetConnected(bool connected) {
   }
   const MonoTime horizon = Ms(options_.duplicate_window_ms - kResendMarginMs);
   for (auto& [id, r] : retained_) {
-    const bool was_queued = RetainedQueue::Contains(&r);
+    bool was_queued = RetainedQueue::Contains(&r);
     const bool was_pending = r.resend_pending;
-    if (r.token != 0) {
+    if (r.token != 0) {  // a re-send cut by this disconnect: re-sent after the next reconnect
+      if (was_queued) retained_inflight_.Erase(&r);
+      was_queued = false;
       r.token = 0;
       if (outstanding_ > 0) --outstanding_;
     }
@@ -408,6 +413,14 @@ MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
     AttemptFailed(*in_flight_.front(), PublishError::kTimeout, now, fx);
   }
   while (!retry_wait_.empty() && retry_wait_.top()->due <= now) MakeReadyAgain(*retry_wait_.top());
+  // Re-sends of retained entries without a result in time: sent again (a late positive result
+  // of the old attempt is ignored; the next PubAck says duplicate).
+  while (!retained_inflight_.empty() && now >= retained_inflight_.front()->attempt_deadline) {
+    RetainedEntry* r = retained_inflight_.PopFront();
+    r->token = 0;
+    if (outstanding_ > 0) --outstanding_;
+    retained_resend_.PushBack(r);
+  }
   // Parked replies whose wait is over (§5.1); waiters_ is FIFO by deadline.
   while (!waiters_.empty() && now >= waiters_.front().deadline) {
     ParkedWaiter& w = waiters_.front();
@@ -430,6 +443,8 @@ MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
     while (!dropping && outstanding_ < options_.max_outstanding && !retained_resend_.empty()) {
       RetainedEntry* r = retained_resend_.PopFront();
       r->token = next_token_++;
+      r->attempt_deadline = now + Ms(options_.pub_ack_timeout_ms);
+      retained_inflight_.PushBack(r);
       ++outstanding_;
       fx.sends.emplace_back(r->token, r->message);
     }
@@ -442,6 +457,9 @@ MonoTime AssignmentOutbox::PumpLocked(MonoTime now, Effects& fx) {
   MonoTime next = MonoTime::max();
   if (!entries_.empty()) next = std::min(next, entries_.front().created + max_age);
   if (!in_flight_.empty()) next = std::min(next, in_flight_.front()->attempt_deadline);
+  if (!retained_inflight_.empty()) {
+    next = std::min(next, retained_inflight_.front()->attempt_deadline);
+  }
   if (!waiters_.empty()) next = std::min(next, waiters_.front().deadline);
   if (connected_ && outstanding_ < options_.max_outstanding && !retry_wait_.empty()) {
     next = std::min(next, retry_wait_.top()->due);
@@ -490,6 +508,7 @@ void AssignmentOutbox::Run(Effects& fx) {
         }
       } else if (auto r = retained_.find(message->assignment_id);
                  r != retained_.end() && r->second.token == token) {
+        if (RetainedQueue::Contains(&r->second)) retained_inflight_.Erase(&r->second);
         r->second.token = 0;
         if (outstanding_ > 0) --outstanding_;
         retained_resend_.PushBack(&r->second);  // still pending

@@ -18,7 +18,8 @@
 //     still runs; on reconnect the queue drains in FIFO order.
 //   - Post-ack retention: a published entry is kept `retain_after_ack_ms`; on a disconnect the
 //     retained entries whose first send is younger than duplicate_window - 10 s are re-sent
-//     after the reconnect (a duplicate PubAck confirms them; a plain one restored a lost write).
+//     after the reconnect (a duplicate PubAck confirms them; a plain one restored a lost write);
+//     a re-send without a result within pub_ack_timeout_ms is sent again.
 //   - Fates, exactly one per entry: published, deduplicated, failed, retries_exhausted, expired,
 //     shutdown_dropped (OutboxHooks::on_fate; the transport updates the correlation record).
 //   - Parked replies (after_publish, §5.1): a Waiter attached to an entry is called exactly once:
@@ -229,7 +230,9 @@ class AssignmentOutbox {
   //   kNone        ended (being finished).
   // Every live entry is also in entries_ (FIFO by creation = by expiry time); parked waiters
   // are in waiters_ (FIFO by park time = by deadline); retained entries in retained_expiry_
-  // (FIFO by retention end) or retained_resend_ (waiting for a re-send after a reconnect).
+  // (FIFO by retention end), retained_resend_ (waiting for a re-send after a reconnect) or
+  // retained_inflight_ (re-sent, no result yet; FIFO by send = by its PubAck deadline, after
+  // which it waits for a re-send again).
   enum class Place : uint8_t { kReadyNew, kReadyAgain, kRetryWait, kInFlight, kNone };
   struct Entry;
   using EntryList = std::list<Entry>;
@@ -269,7 +272,8 @@ class AssignmentOutbox {
     MonoTime until{};
     bool resend_pending = false;                 // re-send after the reconnect
     uint64_t token = 0;                          // in-flight re-send, 0 = none
-    outbox_index::ListLink<RetainedEntry> link;  // retained_expiry_ or retained_resend_
+    MonoTime attempt_deadline{};                 // of the in-flight re-send
+    outbox_index::ListLink<RetainedEntry> link;  // retained_expiry_, _resend_ or _inflight_
   };
   using EntryQueue = outbox_index::IntrusiveList<Entry, &Entry::queue_link>;
   using RetainedQueue = outbox_index::IntrusiveList<RetainedEntry, &RetainedEntry::link>;
@@ -331,6 +335,7 @@ class AssignmentOutbox {
       ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_expiry_ ABSL_GUARDED_BY(mu_);
   RetainedQueue retained_resend_ ABSL_GUARDED_BY(mu_);
+  RetainedQueue retained_inflight_ ABSL_GUARDED_BY(mu_);
   size_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
   size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;

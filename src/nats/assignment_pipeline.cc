@@ -53,7 +53,13 @@ AssignmentPipeline::AssignmentPipeline(const config::NatsConfig& config, NatsCon
   publisher_->SetOutbox(outbox_.get());
 }
 
-AssignmentPipeline::~AssignmentPipeline() { Stop(0); }
+AssignmentPipeline::~AssignmentPipeline() {
+  Stop(0);
+  // No reply callback reaches the outbox after this (the outbox dies before the publisher).
+  // Not in Stop(): an entry enqueued late (a decide that outlived the drain) still publishes
+  // while the connection is up.
+  publisher_->Close();
+}
 
 void AssignmentPipeline::SetMetrics(obs::RouterMetrics* metrics) {
   if (metrics == nullptr || !metrics->registry) return;
@@ -109,8 +115,6 @@ void AssignmentPipeline::Stop(int64_t timeout_ms) {
   if (stopped_) return;
   stopped_ = true;
   outbox_->Stop(timeout_ms);
-  // No reply callback reaches the outbox after this (the outbox dies before the publisher).
-  publisher_->Close();
 }
 
 }  // namespace router::nats_adapter

@@ -96,6 +96,8 @@ std::string PubAckReplySuffix(uint64_t token, std::string_view assignment_id) {
 bool ParsePubAckReplySuffix(std::string_view suffix, uint64_t* token, std::string* assignment_id) {
   const size_t dot = suffix.find('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 2 > suffix.size()) return false;
+  // Tokens start at 1 and are written without leading zeros; 0 means "no attempt" to the outbox.
+  if (suffix[0] == '0') return false;
   auto [p, ec] = std::from_chars(suffix.data(), suffix.data() + dot, *token);
   if (ec != std::errc() || p != suffix.data() + dot) return false;
   const std::string_view id = suffix.substr(dot + 2);
@@ -152,8 +154,6 @@ AssignmentPublisher::AssignmentPublisher(NatsConnection& connection,
                                          std::function<void()> on_no_stream)
     : connection_(connection), on_no_stream_(std::move(on_no_stream)) {}
 
-AssignmentPublisher::~AssignmentPublisher() { Close(); }
-
 int64_t AssignmentPublisher::ServerMaxPayload() const {
   natsConnection* nc = connection_.raw();
   if (nc == nullptr || !connection_.IsConnected()) return 0;
@@ -196,32 +196,42 @@ const AssignmentPublisher::Inbox* AssignmentPublisher::InboxFor(natsConnection* 
 }
 
 void AssignmentPublisher::Close() {
-  std::vector<std::unique_ptr<Inbox>> inboxes;
+  std::vector<Inbox*> inboxes;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return;
     closed_ = true;
     current_.store(nullptr, std::memory_order_release);
-    inboxes.swap(inboxes_);
+    for (auto& in : inboxes_) inboxes.push_back(in.get());
   }
-  for (const auto& in : inboxes) {
+  // From here on a reply touches nothing of the publisher; the Inbox objects stay until the
+  // destructor, because a Send() that loaded one before Close() may still read its prefix.
+  for (Inbox* in : inboxes) in->detached.store(true, std::memory_order_release);
+  for (Inbox* in : inboxes) {
     if (in->sub != nullptr) natsSubscription_Unsubscribe(in->sub);
   }
   // The completion callback runs once the subscription's delivery thread is done with it
   // (unsubscribed, or the connection closed).
   const absl::Time deadline = absl::Now() + absl::Seconds(2);
-  for (const auto& in : inboxes) {
+  for (Inbox* in : inboxes) {
     while (in->sub != nullptr && !in->done.load(std::memory_order_acquire) &&
            absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
   }
-  for (auto& in : inboxes) {
-    if (in->sub == nullptr) continue;
-    natsSubscription_Destroy(in->sub);
-    if (!in->done.load(std::memory_order_acquire)) {
-      in.release();  // a callback may still hold it: leaked rather than freed under it
-    }
+  for (Inbox* in : inboxes) {
+    if (in->sub != nullptr) natsSubscription_Destroy(in->sub);
+    in->sub = nullptr;
+  }
+}
+
+AssignmentPublisher::~AssignmentPublisher() {
+  Close();
+  absl::MutexLock lock(&mu_);
+  for (auto& in : inboxes_) {
+    // A callback still running after the wait only reads the Inbox (detached): leaked, not freed
+    // under it.
+    if (!in->done.load(std::memory_order_acquire)) in.release();
   }
 }
 
@@ -249,12 +259,16 @@ std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
 void AssignmentPublisher::OnReply(natsConnection*, natsSubscription*, natsMsg* msg,
                                   void* closure) noexcept {
   auto* inbox = static_cast<Inbox*>(closure);
+  if (inbox->detached.load(std::memory_order_acquire)) {  // the publisher is closing
+    natsMsg_Destroy(msg);
+    return;
+  }
   try {
     inbox->owner->HandleReply(*inbox, msg);
+    DestroyMsg(inbox->owner->reaper_, msg);
   } catch (...) {
     // Never unwind into cnats.
   }
-  DestroyMsg(inbox->owner->reaper_, msg);
 }
 
 void AssignmentPublisher::OnComplete(void* closure) noexcept {

@@ -24,7 +24,8 @@
 // Thread-safety: Send() from any thread (the outbox runs sends on the threads that cause
 // them); replies arrive on the inbox subscription's cnats thread. The inbox (one per
 // natsConnection the publisher has seen) is read lock-free; Close() (also run by the
-// destructor) unsubscribes and waits, bounded, until no reply callback runs.
+// destructor) unsubscribes and waits, bounded, until no reply callback runs; the Inbox objects
+// live until the destructor (a Send() racing Close() may still read one).
 
 #include <nats/nats.h>
 
@@ -81,8 +82,9 @@ class AssignmentPublisher : public OutboxSender {
     AssignmentPublisher* owner = nullptr;
     natsConnection* nc = nullptr;
     natsSubscription* sub = nullptr;
-    std::string prefix;             // "<inbox>." (the subscription is "<inbox>.>")
-    std::atomic<bool> done{false};  // the subscription's completion callback ran
+    std::string prefix;                 // "<inbox>." (the subscription is "<inbox>.>")
+    std::atomic<bool> done{false};      // the subscription's completion callback ran
+    std::atomic<bool> detached{false};  // Close() began: replies touch nothing of the owner
   };
   static void OnReply(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
                       void* closure) noexcept;
@@ -98,7 +100,7 @@ class AssignmentPublisher : public OutboxSender {
 
   std::atomic<const Inbox*> current_{nullptr};  // inbox of the newest connection
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<Inbox>> inboxes_ ABSL_GUARDED_BY(mu_);  // kept until Close()
+  std::vector<std::unique_ptr<Inbox>> inboxes_ ABSL_GUARDED_BY(mu_);  // kept until destruction
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -339,6 +339,50 @@ TEST_F(OutboxTest, RetainedEntriesAreResentAfterReconnect) {
   EXPECT_EQ(outbox->Retained(), 0u);
 }
 
+// A re-send after a reconnect whose PubAck never comes is sent again once pub_ack_timeout_ms
+// has passed (the sender reports no timeouts of its own), and stops counting as outstanding.
+TEST_F(OutboxTest, RetainedResendWithoutResultIsSentAgain) {
+  OutboxOptions o;
+  o.pub_ack_timeout_ms = 500;
+  Make(o);
+  Push("a");
+  outbox->Pump();
+  outbox->OnResult("a", sender.sent[0].token, Ack(1));
+  outbox->SetConnected(false);
+  outbox->SetConnected(true);
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 2u);
+  EXPECT_EQ(outbox->Outstanding(), 1u);
+  Advance(499);
+  EXPECT_EQ(sender.sent.size(), 2u);
+  Advance(1);
+  ASSERT_EQ(sender.sent.size(), 3u);
+  EXPECT_EQ(sender.sent[2].msg_id, "a");
+  EXPECT_EQ(outbox->Outstanding(), 1u);
+  // The late result of the abandoned attempt changes nothing; the current one confirms it.
+  outbox->OnResult("a", sender.sent[1].token, Ack(1, /*dup=*/true));
+  EXPECT_EQ(outbox->Outstanding(), 1u);
+  outbox->OnResult("a", sender.sent[2].token, Ack(1, /*dup=*/true));
+  EXPECT_EQ(outbox->Outstanding(), 0u);
+  EXPECT_EQ(fates["a"].size(), 1u);
+  // A re-send cut by another disconnect is re-sent after the next reconnect, never twice.
+  outbox->SetConnected(false);
+  outbox->SetConnected(true);
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 4u);
+  outbox->SetConnected(false);
+  EXPECT_EQ(outbox->Outstanding(), 0u);
+  outbox->SetConnected(true);
+  outbox->Pump();
+  ASSERT_EQ(sender.sent.size(), 5u);
+  Advance(500);
+  ASSERT_EQ(sender.sent.size(), 6u);
+  outbox->OnResult("a", sender.sent[5].token, Ack(1, /*dup=*/true));
+  EXPECT_EQ(outbox->Outstanding(), 0u);
+  Advance(1000);
+  EXPECT_EQ(outbox->Retained(), 0u);
+}
+
 // §8 graceful shutdown: no reservations; live entries at the deadline end shutdown_dropped.
 TEST_F(OutboxTest, ShutdownDropsWhatIsLeftAtTheDeadline) {
   Make(OutboxOptions{});

@@ -74,7 +74,7 @@ TEST(PubAckReplySuffixTest, ForeignSubjectsAreRejected) {
   uint64_t token = 0;
   std::string id;
   for (const char* s : {"", "42", "42.", "x.iabc", "42.q0b6c", "42.xabc", "42.xzz", "42.ia.b",
-                        "-1.iabc", "99999999999999999999.iabc"}) {
+                        "-1.iabc", "99999999999999999999.iabc", "0.iabc", "042.iabc"}) {
     EXPECT_FALSE(ParsePubAckReplySuffix(s, &token, &id)) << s;
   }
 }
