@@ -68,14 +68,6 @@ int HexValue(char c) {
   return -1;
 }
 
-void DestroyMsg(MsgReaper* reaper, natsMsg* msg) {
-  if (reaper != nullptr) {
-    reaper->Release(msg);
-  } else {
-    natsMsg_Destroy(msg);
-  }
-}
-
 }  // namespace
 
 std::string PubAckReplySuffix(uint64_t token, std::string_view assignment_id) {
@@ -251,7 +243,7 @@ std::optional<PublishError> AssignmentPublisher::Send(uint64_t token,
   if (s != NATS_OK) return ClassifyPublishError(s, static_cast<jsErrCode>(0));
   // The PubAck may arrive before this returns (another thread): the outbox allows that.
   s = natsConnection_PublishMsg(nc, raw);
-  DestroyMsg(reaper_, raw);  // its bytes are in the connection's buffer now
+  ReleaseMsg(reaper_, raw);  // its bytes are in the connection's buffer now
   if (s == NATS_OK) return std::nullopt;
   return ClassifyPublishError(s, static_cast<jsErrCode>(0));
 }
@@ -265,7 +257,7 @@ void AssignmentPublisher::OnReply(natsConnection*, natsSubscription*, natsMsg* m
   }
   try {
     inbox->owner->HandleReply(*inbox, msg);
-    DestroyMsg(inbox->owner->reaper_, msg);
+    ReleaseMsg(inbox->owner->reaper_, msg);
   } catch (...) {
     // Never unwind into cnats.
   }
